@@ -1,0 +1,65 @@
+"""helpers: the small library that grows out of the workbook's notebooks.
+
+Every function here is introduced by a notebook (its docstring says which). Importing
+``helpers`` only imports; nothing is downloaded, seeded or printed until you call something.
+"""
+
+from helpers.config import (
+    BUNDLED_MODEL_DIR,
+    DATA_DIR,
+    FAST,
+    IN_COLAB,
+    REPO_ROOT,
+    REPO_URL,
+)
+from helpers.device import (
+    default_dtype,
+    hub_reachable,
+    pick_device,
+    seed_everything,
+    setup,
+)
+from helpers.envreport import CheckRow, environment_report, format_report
+from helpers.generate import check_size, generate
+from helpers.images import image_grid, show_images, to_pil
+from helpers.loading import (
+    BundledModelMissingError,
+    ModelNotAvailableError,
+    choose_backend,
+    clear_cache,
+    is_cached,
+    load_pipeline,
+)
+from helpers.models import REGISTRY, TASKS, ModelEntry, get_model
+
+__all__ = [
+    "BUNDLED_MODEL_DIR",
+    "DATA_DIR",
+    "FAST",
+    "IN_COLAB",
+    "REPO_ROOT",
+    "REPO_URL",
+    "REGISTRY",
+    "TASKS",
+    "BundledModelMissingError",
+    "CheckRow",
+    "ModelEntry",
+    "ModelNotAvailableError",
+    "check_size",
+    "choose_backend",
+    "clear_cache",
+    "default_dtype",
+    "environment_report",
+    "format_report",
+    "generate",
+    "get_model",
+    "hub_reachable",
+    "image_grid",
+    "is_cached",
+    "load_pipeline",
+    "pick_device",
+    "seed_everything",
+    "setup",
+    "show_images",
+    "to_pil",
+]
