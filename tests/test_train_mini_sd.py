@@ -1,0 +1,59 @@
+"""The mini Stable Diffusion's parts and training script, on a tiny config."""
+
+import json
+
+import torch
+from transformers import CLIPTokenizer
+
+from helpers.mini_sd import CAPTION_WORDS, MiniSDConfig, build_tokenizer
+from helpers.train_mini_sd import main
+from helpers.word_tokenizer import build_tokenizer as build_word_tokenizer
+from helpers.word_tokenizer import word_merges
+
+
+def test_every_caption_word_is_one_token_and_other_words_still_tokenize(tmp_path):
+    tokenizer = build_tokenizer(MiniSDConfig())
+    for word in CAPTION_WORDS:
+        assert len(tokenizer.tokenize(word)) == 1, (word, tokenizer.tokenize(word))
+    assert len(tokenizer.tokenize("hexagon")) > 1
+    ids = tokenizer("a large red circle at the center on a blue background").input_ids
+    assert len(ids) == 11 + 2
+    tokenizer.save_pretrained(tmp_path)
+    again = CLIPTokenizer.from_pretrained(tmp_path)
+    assert again("a red person").input_ids == tokenizer("a red person").input_ids
+    assert again.model_max_length == MiniSDConfig().max_length
+
+
+def test_merges_do_not_collide_across_words():
+    # "re" from "red" must not break "green" or "center"
+    merges = word_merges(["red", "green", "center", "re"])
+    assert len(merges) == len(set(merges))
+    tokenizer = build_word_tokenizer(["red", "green", "center", "re"], model_max_length=8)
+    for word in ("red", "green", "center", "re"):
+        assert tokenizer.tokenize(word) == [word + "</w>"]
+
+
+def test_tiny_training_run_saves_a_loadable_pipeline_and_resumes(tmp_path, capsys):
+    from diffusers import StableDiffusionPipeline
+
+    out, work = tmp_path / "model", tmp_path / "work"
+    summary = main(["--preset", "tiny", "--out", str(out), "--work", str(work)])
+    assert summary["vae"]["steps"] == 3 and summary["unet"]["steps"] == 3
+    files = {p.suffix for p in out.rglob("*") if p.is_file()}
+    assert ".safetensors" in files and ".bin" not in files
+    assert json.loads((out / "training.json").read_text())["config"]["seed"] == 0
+
+    pipe = StableDiffusionPipeline.from_pretrained(out, local_files_only=True)
+    assert pipe.scheduler.config.beta_schedule == "scaled_linear"
+    assert pipe.vae.config.scaling_factor == summary["unet"]["scaling_factor"]
+    image = pipe("a red circle", num_inference_steps=2, height=32, width=32,
+                 generator=torch.Generator().manual_seed(0)).images[0]
+    assert image.size == (32, 32)
+
+    # interrupt the UNet stage: its checkpoint at step 2 remains, so a re-run resumes there
+    (work / "unet" / "done.json").unlink()
+    capsys.readouterr()
+    main(["--preset", "tiny", "--out", str(out), "--work", str(work)])
+    printed = capsys.readouterr().out
+    assert "VAE already trained" in printed
+    assert "resuming unet from step 2" in printed
