@@ -1,0 +1,210 @@
+"""load_pipeline: the real path through a tiny offline hub cache, the bundled path, and every error."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import helpers
+from helpers import loading
+from helpers.models import REGISTRY
+
+
+def _generate(pipe, **kwargs) -> np.ndarray:
+    out = pipe(
+        "a red circle",
+        num_inference_steps=2,
+        guidance_scale=2.0,
+        generator=torch.Generator("cpu").manual_seed(0),
+        output_type="np",
+        **kwargs,
+    )
+    return out.images[0]
+
+
+@pytest.fixture
+def bundled(tiny_pipeline_dir, tmp_path, monkeypatch):
+    """Point the registry's mini-sd at the tiny pipeline and mini-controlnet-pose at an empty dir."""
+    monkeypatch.setitem(
+        REGISTRY,
+        "mini-sd",
+        dataclasses.replace(REGISTRY["mini-sd"], local_dir=str(tiny_pipeline_dir)),
+    )
+    monkeypatch.setitem(
+        REGISTRY,
+        "mini-controlnet-pose",
+        dataclasses.replace(REGISTRY["mini-controlnet-pose"], local_dir=str(tmp_path / "absent")),
+    )
+    monkeypatch.setattr(loading, "_CACHE", {})
+    return tiny_pipeline_dir
+
+
+def test_real_sd15_loads_offline_from_cache_and_generates(offline_hub, capsys):
+    pipe = helpers.load_pipeline(model="sd15", device="cpu")
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert len(printed) == 1
+    assert "real sd15" in printed[0] and "float32" in printed[0] and "asked for" in printed[0]
+    assert type(pipe).__name__ == "StableDiffusionPipeline"
+    assert pipe.unet.dtype == torch.float32
+    assert pipe.safety_checker is None
+    first, second = _generate(pipe), _generate(pipe)
+    assert first.shape == (16, 16, 3)
+    np.testing.assert_array_equal(first, second)  # same seed, same picture
+    assert first.std() > 0.01  # not a blank image
+
+
+def test_fp16_on_cpu_falls_back_to_float32_and_says_so(offline_hub, capsys):
+    pipe = helpers.load_pipeline(model="sd15", device="cpu", dtype=torch.float16)
+    assert pipe.unet.dtype == torch.float32
+    assert "float16 needs a CUDA GPU, using float32" in capsys.readouterr().out
+
+
+def test_fp16_kwargs_load_the_fp16_variant_files(hub_cache_dir, tmp_path, monkeypatch):
+    """The Colab (CUDA) kwargs must resolve the *.fp16.safetensors files of the cached repo."""
+    from conftest import point_hub_at
+    from diffusers import DiffusionPipeline
+
+    entry = REGISTRY["sd15"]
+    kwargs = loading.from_pretrained_kwargs(entry, torch.float16)
+    assert kwargs["variant"] == "fp16" and kwargs["dtype"] == torch.float16
+    assert kwargs["use_safetensors"] is True and "torch_dtype" not in kwargs
+    # A cache with only the fp16 files: loading succeeds only if the variant is used.
+    cache = tmp_path / "hub"
+    shutil.copytree(
+        hub_cache_dir / ("models--" + entry.hub_id.replace("/", "--")),
+        cache / ("models--" + entry.hub_id.replace("/", "--")),
+    )
+    removed = [p for p in cache.rglob("*.safetensors") if ".fp16." not in p.name]
+    assert len(removed) == 3  # unet, vae, text_encoder
+    for path in removed:
+        path.unlink()
+    point_hub_at(monkeypatch, cache)
+    pipe = DiffusionPipeline.from_pretrained(entry.hub_id, **kwargs)
+    assert pipe.unet.dtype == torch.float16 and pipe.text_encoder.dtype == torch.float16
+
+
+def test_fp32_kwargs_have_no_variant():
+    kwargs = loading.from_pretrained_kwargs(REGISTRY["sd15"], torch.float32)
+    assert "variant" not in kwargs and kwargs["requires_safety_checker"] is False
+    assert loading.from_pretrained_kwargs(REGISTRY["mini-sd"], torch.float32)["local_files_only"]
+
+
+def test_tasks_share_one_set_of_weights(offline_hub):
+    base = helpers.load_pipeline("text2img", model="sd15", device="cpu")
+    img2img = helpers.load_pipeline("img2img", model="sd15", device="cpu")
+    inpaint = helpers.load_pipeline("inpaint", model="sd15", device="cpu")
+    assert helpers.load_pipeline("text2img", model="sd15", device="cpu") is base
+    assert type(img2img).__name__ == "StableDiffusionImg2ImgPipeline"
+    assert type(inpaint).__name__ == "StableDiffusionInpaintPipeline"
+    assert img2img.unet is base.unet and inpaint.vae is base.vae
+    start = Image.new("RGB", (16, 16), (200, 30, 30))
+    out = _generate(img2img, image=start, strength=0.5)
+    assert out.shape == (16, 16, 3)
+
+
+def test_inpaint_real_uses_the_inpainting_repo(offline_hub, capsys):
+    pipe = helpers.load_pipeline("inpaint", model="sd15-inpaint", device="cpu")
+    assert pipe.unet.config.in_channels == 9
+    assert "sd15-inpaint" in capsys.readouterr().out
+    mask = Image.new("L", (16, 16), 0)
+    mask.paste(255, (4, 4, 12, 12))
+    out = _generate(pipe, image=Image.new("RGB", (16, 16), "white"), mask_image=mask)
+    assert out.shape == (16, 16, 3)
+
+
+def test_controlnet_real_pairs_sd15_with_openpose(offline_hub, capsys):
+    pipe = helpers.load_pipeline("controlnet", model="sd15", device="cpu")
+    assert type(pipe).__name__ == "StableDiffusionControlNetPipeline"
+    assert type(pipe.controlnet).__name__ == "ControlNetModel"
+    assert "ControlNet openpose" in capsys.readouterr().out
+    out = _generate(pipe, image=Image.new("RGB", (16, 16), "black"))
+    assert out.shape == (16, 16, 3)
+
+
+def test_controlnet_canny_not_cached_is_a_clear_error(offline_hub):
+    with pytest.raises(helpers.ModelNotAvailableError, match="controlnet-canny"):
+        helpers.load_pipeline("controlnet", model="sd15", device="cpu", control="canny")
+
+
+def test_real_model_offline_and_not_cached(empty_offline_hub):
+    with pytest.raises(helpers.ModelNotAvailableError) as info:
+        helpers.load_pipeline(model="sd15", device="cpu")
+    message = str(info.value)
+    assert "stable-diffusion-v1-5/stable-diffusion-v1-5" in message
+    assert "HF_HUB_OFFLINE" in message and "Colab" in message and "model='mini-sd'" in message
+
+
+def test_unknown_model_lists_known_ones():
+    with pytest.raises(ValueError) as info:
+        helpers.load_pipeline(model="sd-2-1", device="cpu")
+    for key in ("sd15", "mini-sd", "controlnet-openpose", "lcm-lora-sd15"):
+        assert key in str(info.value)
+
+
+def test_unknown_task_lists_tasks():
+    with pytest.raises(ValueError, match="text2img, img2img, inpaint, controlnet"):
+        helpers.load_pipeline("txt2img", device="cpu")
+
+
+def test_non_pipeline_model_is_refused():
+    with pytest.raises(ValueError, match="controlnet, not a pipeline"):
+        helpers.load_pipeline(model="controlnet-canny", device="cpu")
+    with pytest.raises(ValueError, match="does not do 'text2img'"):
+        helpers.load_pipeline("text2img", model="sd15-inpaint", device="cpu")
+
+
+def test_auto_on_cpu_loads_the_bundled_model(bundled, capsys):
+    pipe = helpers.load_pipeline(device="cpu")
+    line = capsys.readouterr().out.strip()
+    assert "bundled mini-sd" in line and "no CUDA GPU" in line and "\n" not in line
+    assert pipe.unet.config.sample_size == 8
+    img2img = helpers.load_pipeline("img2img", device="cpu")
+    assert img2img.unet is pipe.unet  # from_pipe, not a second load
+    assert _generate(pipe).shape == (16, 16, 3)
+
+
+def test_bundled_missing_says_how_to_build_it(tmp_path, monkeypatch):
+    monkeypatch.setitem(
+        REGISTRY,
+        "mini-sd",
+        dataclasses.replace(REGISTRY["mini-sd"], local_dir=str(tmp_path / "nope")),
+    )
+    with pytest.raises(helpers.BundledModelMissingError, match="python -m helpers.train_mini_sd"):
+        helpers.load_pipeline(device="cpu")
+
+
+def test_bundled_controlnet_not_built_yet(bundled):
+    with pytest.raises(helpers.BundledModelMissingError, match="not built yet"):
+        helpers.load_pipeline("controlnet", device="cpu")
+
+
+def test_gpu_only_option_is_skipped_on_cpu(bundled, capsys):
+    pipe = helpers.load_pipeline(
+        device="cpu", cpu_offload=True, vae_slicing=True, attention_slicing=True
+    )
+    line = capsys.readouterr().out
+    assert "cpu_offload skipped: needs a GPU" in line
+    assert "VAE slicing on" in line and "attention slicing on" in line
+    assert pipe.vae.use_slicing is True
+
+
+def test_choose_backend(offline_hub, empty_offline_hub):
+    # empty_offline_hub was applied last, so nothing is cached now.
+    assert helpers.choose_backend("cpu") == ("mini-sd", "bundled mini-sd: no CUDA GPU")
+    model, reason = helpers.choose_backend("cuda")
+    assert model == "mini-sd" and "hub unreachable" in reason
+
+
+def test_choose_backend_uses_cache_on_cuda(offline_hub):
+    assert helpers.choose_backend("cuda") == (
+        "sd15",
+        "real sd15: CUDA and found in the local cache",
+    )
+    assert helpers.choose_backend("cuda", task="inpaint")[0] == "sd15-inpaint"
+    assert helpers.is_cached("sd15") and helpers.is_cached("controlnet-openpose")
+    assert not helpers.is_cached("controlnet-canny")
