@@ -208,3 +208,27 @@ def test_choose_backend_uses_cache_on_cuda(offline_hub):
     assert helpers.choose_backend("cuda", task="inpaint")[0] == "sd15-inpaint"
     assert helpers.is_cached("sd15") and helpers.is_cached("controlnet-openpose")
     assert not helpers.is_cached("controlnet-canny")
+
+
+def test_choose_backend_on_cuda_with_the_hub_reachable(empty_offline_hub, monkeypatch):
+    monkeypatch.setattr(loading, "hub_reachable", lambda: True)
+    assert helpers.choose_backend("cuda") == ("sd15", "real sd15: CUDA and hub reachable")
+
+
+def test_bundled_controlnet_once_built(bundled, tmp_path, monkeypatch, capsys):
+    from conftest import build_tiny_controlnet
+
+    folder = tmp_path / "mini-controlnet-pose"
+    build_tiny_controlnet().save_pretrained(folder)
+    monkeypatch.setitem(
+        REGISTRY,
+        "mini-controlnet-pose",
+        dataclasses.replace(REGISTRY["mini-controlnet-pose"], local_dir=str(folder)),
+    )
+    pipe = helpers.load_pipeline("controlnet", device="cpu")
+    assert type(pipe).__name__ == "StableDiffusionControlNetPipeline"
+    assert "bundled mini-sd" in capsys.readouterr().out
+    assert pipe.unet is helpers.load_pipeline(device="cpu").unet
+    assert _generate(pipe, image=Image.new("RGB", (16, 16), "black")).shape == (16, 16, 3)
+    with pytest.raises(ValueError, match="only has a pose ControlNet"):
+        helpers.load_pipeline("controlnet", device="cpu", control="canny")
