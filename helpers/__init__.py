@@ -4,6 +4,7 @@ Every function here is introduced by a notebook (its docstring says which). Impo
 ``helpers`` only imports; nothing is downloaded, seeded or printed until you call something.
 """
 
+from helpers import check, sample_quality
 from helpers.config import (
     BUNDLED_MODEL_DIR,
     DATA_DIR,
@@ -33,6 +34,8 @@ from helpers.loading import (
 from helpers.models import REGISTRY, TASKS, ModelEntry, get_model
 
 __all__ = [
+    "check",
+    "sample_quality",
     "BUNDLED_MODEL_DIR",
     "DATA_DIR",
     "FAST",

@@ -1,0 +1,251 @@
+"""Exercise checkers: each takes a student's answer, prints what is right or wrong, returns a bool.
+
+A checker compares the answer with a reference on fixed, seeded inputs, so a wrong answer
+fails every time and a right one passes every time. ``None`` (the exercise not yet done)
+prints a hint and returns False.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import SimpleNamespace
+
+import torch
+
+_TODO = "아직 답이 없습니다: 위의 빈칸(... 또는 None)을 채워 보세요."
+
+
+def _fail(message: str) -> bool:
+    print("아직 아닙니다:", message)
+    return False
+
+
+def _pass(message: str = "") -> bool:
+    print("정답!" + (f" {message}" if message else ""))
+    return True
+
+
+def _call(fn: Callable, *args):
+    """Return (result, None) or (None, failure message) for ``fn(*args)``."""
+    try:
+        return fn(*args), None
+    except NotImplementedError:
+        return None, _TODO
+    except Exception as error:  # a student's bug: report it, do not crash the notebook
+        return None, f"함수가 오류를 냈습니다: {type(error).__name__}: {error}"
+
+
+def _tensor(value, shape: tuple[int, ...], what: str) -> str | None:
+    if not isinstance(value, torch.Tensor):
+        return f"{what}은(는) torch.Tensor여야 합니다 (받은 것: {type(value).__name__})."
+    if tuple(value.shape) != shape:
+        return f"{what}의 모양(shape)이 {shape}이어야 하는데 {tuple(value.shape)}입니다."
+    return None
+
+
+def check_reparameterize(fn: Callable | None) -> bool:
+    """Return True if ``fn(mu, logvar)`` is the reparameterisation trick z = mu + sigma * eps.
+
+    Checks the shape, the mean and standard deviation over 20,000 draws, and that gradients
+    flow to both ``mu`` and ``logvar`` (the point of the trick).
+    Introduced in 01_gan_vae_recap.
+    """
+    if fn is None:
+        print(_TODO)
+        return False
+    torch.manual_seed(0)
+    n = 20_000
+    mu = torch.tensor([2.0, -1.0]).repeat(n, 1).requires_grad_(True)
+    logvar = torch.log(torch.tensor([0.25, 4.0])).repeat(n, 1).requires_grad_(True)
+    z, error = _call(fn, mu, logvar)
+    if error:
+        return _fail(error)
+    error = _tensor(z, (n, 2), "z")
+    if error:
+        return _fail(error)
+    mean, std = z.detach().mean(0), z.detach().std(0)
+    if not torch.allclose(mean, torch.tensor([2.0, -1.0]), atol=0.05):
+        return _fail(f"z의 평균이 mu=(2, -1)이어야 하는데 {mean.tolist()}입니다.")
+    if not torch.allclose(std, torch.tensor([0.5, 2.0]), rtol=0.05):
+        return _fail(
+            f"z의 표준편차가 (0.5, 2)여야 하는데 {[round(s, 3) for s in std.tolist()]}입니다. "
+            "logvar는 로그 분산(log variance)입니다: 표준편차 = exp(0.5 * logvar)."
+        )
+    if not z.requires_grad:
+        return _fail("z에서 mu와 logvar로 기울기(gradient)가 흐르지 않습니다.")
+    (z * torch.tensor([1.0, 2.0])).sum().backward()
+    if mu.grad is None or not torch.allclose(mu.grad, torch.tensor([1.0, 2.0]).expand(n, 2)):
+        return _fail("dz/dmu가 1이어야 합니다: 잡음을 mu와 sigma 밖에서 뽑아 더하세요.")
+    if logvar.grad is None or logvar.grad.abs().sum() == 0:
+        return _fail("logvar로 기울기가 흐르지 않습니다: torch.normal 대신 torch.randn_like를 쓰세요.")
+    return _pass("잡음 eps를 밖에서 뽑으니 mu와 logvar로 기울기가 흐릅니다.")
+
+
+def reference_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """Return KL(N(mu, exp(logvar)) || N(0, 1)) per row, summed over the latent dimensions.
+
+    Introduced in 01_gan_vae_recap.
+    """
+    return 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).sum(dim=1)
+
+
+def check_kl(fn: Callable | None) -> bool:
+    """Return True if ``fn(mu, logvar)`` gives the VAE's KL term per sample, shape (B,).
+
+    Compared with ``torch.distributions.kl_divergence`` on seeded random inputs.
+    Introduced in 01_gan_vae_recap.
+    """
+    if fn is None:
+        print(_TODO)
+        return False
+    generator = torch.Generator().manual_seed(0)
+    mu = torch.randn(6, 4, generator=generator)
+    logvar = torch.randn(6, 4, generator=generator)
+    kl, error = _call(fn, mu, logvar)
+    if error:
+        return _fail(error)
+    error = _tensor(kl, (6,), "KL")
+    if error:
+        return _fail(error + " 잠재 차원(dim=1)으로 더해서 샘플마다 하나의 값을 돌려주세요.")
+    normal = torch.distributions.Normal
+    expected = torch.distributions.kl_divergence(
+        normal(mu, (0.5 * logvar).exp()), normal(torch.zeros_like(mu), torch.ones_like(mu))
+    ).sum(1)
+    if not torch.allclose(kl.detach().float(), expected, atol=1e-4):
+        return _fail(
+            f"첫 샘플의 KL이 {expected[0]:.4f}이어야 하는데 {float(kl[0]):.4f}입니다. "
+            "0.5 * (mu² + σ² - log σ² - 1)을 잠재 차원으로 더합니다."
+        )
+    return _pass("KL이 0이 되려면 mu=0, σ=1, 곧 사전분포(prior)와 같아야 합니다.")
+
+
+def check_q_sample(fn: Callable | None) -> bool:
+    """Return True if ``fn(x0, t, noise, alphas_cumprod)`` is the closed form of q(x_t | x_0).
+
+    x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) noise, with a batch of different t, compared
+    with ``DDPMScheduler.add_noise``. Introduced in 02_forward_diffusion.
+    """
+    from diffusers import DDPMScheduler
+
+    if fn is None:
+        print(_TODO)
+        return False
+    scheduler = DDPMScheduler(num_train_timesteps=1000)
+    generator = torch.Generator().manual_seed(0)
+    x0 = torch.rand(4, 3, 8, 8, generator=generator) * 2 - 1
+    noise = torch.randn(4, 3, 8, 8, generator=generator)
+    t = torch.tensor([0, 10, 500, 999])
+    xt, error = _call(fn, x0, t, noise, scheduler.alphas_cumprod)
+    if error:
+        return _fail(error)
+    error = _tensor(xt, (4, 3, 8, 8), "x_t")
+    if error:
+        return _fail(error)
+    expected = scheduler.add_noise(x0, noise, t)
+    wrong = [int(i) for i in t[(xt.detach().float() - expected).flatten(1).abs().amax(1) > 1e-4]]
+    if wrong:
+        return _fail(
+            f"t = {wrong}에서 값이 다릅니다. 계수는 alphas_cumprod의 제곱근(sqrt)이고, "
+            "t마다 다른 값을 (B, 1, 1, 1) 모양으로 바꿔 곱합니다."
+        )
+    return _pass("한 번의 곱셈과 덧셈으로 어느 t로든 바로 갈 수 있습니다.")
+
+
+def snr_crossing(alphas_cumprod: torch.Tensor, level: float = 1.0) -> int:
+    """Return the first timestep whose signal-to-noise ratio abar / (1 - abar) is below ``level``.
+
+    Introduced in 02_forward_diffusion.
+    """
+    snr = alphas_cumprod / (1 - alphas_cumprod)
+    below = torch.nonzero(snr < level)
+    if len(below) == 0:
+        raise ValueError(f"the SNR never falls below {level}")
+    return int(below[0])
+
+
+def check_snr_crossing(answer: int | None, schedule: str = "linear") -> bool:
+    """Return True if ``answer`` is the first t where SNR < 1 for ``schedule`` (1000 steps).
+
+    Introduced in 02_forward_diffusion.
+    """
+    from diffusers import DDPMScheduler
+
+    if answer is None:
+        print(_TODO)
+        return False
+    kwargs = {"beta_schedule": schedule}
+    if schedule == "scaled_linear":
+        kwargs.update(beta_start=0.00085, beta_end=0.012)
+    expected = snr_crossing(DDPMScheduler(num_train_timesteps=1000, **kwargs).alphas_cumprod)
+    if not isinstance(answer, int) or isinstance(answer, bool):
+        return _fail(f"정수(int) 하나를 답하세요 (받은 것: {answer!r}).")
+    if answer == expected - 1:
+        return _fail(f"t = {answer}에서는 SNR이 아직 1 이상입니다. 1보다 *작아지는* 첫 t입니다.")
+    if answer != expected:
+        return _fail(f"{schedule} 일정에서 t = {answer}의 SNR은 1을 처음 넘지 않는 곳이 아닙니다.")
+    return _pass(f"{schedule} 일정에서는 t = {expected}부터 잡음이 신호보다 셉니다.")
+
+
+def _toy_model(x: torch.Tensor, t: torch.Tensor, **_: object) -> SimpleNamespace:
+    """A fixed stand-in for a UNet: returns an object with ``.sample`` like diffusers models."""
+    return SimpleNamespace(sample=0.5 * x + t.float().view(-1, 1, 1, 1) / 1000)
+
+
+def check_ddpm_loss(fn: Callable | None) -> bool:
+    """Return True if ``fn(model, x0, noise, t, scheduler)`` is the DDPM training loss.
+
+    The loss: noise x0 to x_t with the scheduler, let the model predict the noise from
+    (x_t, t), return the mean squared error to the true noise. Checked with a fixed toy
+    model. Introduced in 03_reverse_diffusion.
+    """
+    from diffusers import DDPMScheduler
+
+    if fn is None:
+        print(_TODO)
+        return False
+    scheduler = DDPMScheduler(num_train_timesteps=1000)
+    generator = torch.Generator().manual_seed(0)
+    x0 = torch.rand(4, 3, 8, 8, generator=generator) * 2 - 1
+    noise = torch.randn(4, 3, 8, 8, generator=generator)
+    t = torch.tensor([3, 250, 600, 990])
+    loss, error = _call(fn, _toy_model, x0, noise, t, scheduler)
+    if error:
+        return _fail(error)
+    if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+        return _fail("손실(loss)은 숫자 하나(스칼라 텐서)여야 합니다: .mean()을 잊지 않았나요?")
+    noisy = scheduler.add_noise(x0, noise, t)
+    expected = torch.nn.functional.mse_loss(_toy_model(noisy, t).sample, noise)
+    if abs(float(loss) - float(expected)) > 1e-5:
+        hint = ""
+        if abs(float(loss) - float(torch.nn.functional.mse_loss(_toy_model(noisy, t).sample, x0))) < 1e-5:
+            hint = " 목표(target)가 x0입니다. 이 노트북의 모델은 잡음(noise)을 맞힙니다."
+        return _fail(f"손실이 {float(expected):.5f}이어야 하는데 {float(loss):.5f}입니다.{hint}")
+    return _pass("DDPM 학습은 결국 '잡음 맞히기' 회귀(regression)입니다.")
+
+
+def check_guidance(fn: Callable | None) -> bool:
+    """Return True if ``fn(noise_uncond, noise_cond, scale)`` is classifier-free guidance.
+
+    guided = uncond + scale * (cond - uncond), checked at scales 0, 1 and 4.
+    Introduced in 03_reverse_diffusion.
+    """
+    if fn is None:
+        print(_TODO)
+        return False
+    generator = torch.Generator().manual_seed(0)
+    uncond = torch.randn(2, 3, 4, 4, generator=generator)
+    cond = torch.randn(2, 3, 4, 4, generator=generator)
+    for scale in (0.0, 1.0, 4.0):
+        guided, error = _call(fn, uncond, cond, scale)
+        if error:
+            return _fail(error)
+        error = _tensor(guided, (2, 3, 4, 4), "guided")
+        if error:
+            return _fail(error)
+        expected = uncond + scale * (cond - uncond)
+        if not torch.allclose(guided.float(), expected, atol=1e-5):
+            return _fail(
+                f"scale = {scale:g}에서 값이 다릅니다. scale = 0이면 조건 없는 예측, "
+                "scale = 1이면 조건 있는 예측 그대로여야 합니다."
+            )
+    return _pass("scale > 1은 조건 쪽으로 '더 멀리' 밉니다.")

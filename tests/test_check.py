@@ -1,0 +1,112 @@
+"""The exercise checkers pass the reference answers and fail typical wrong ones."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from helpers import check
+
+
+def right_reparameterize(mu, logvar):
+    return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+
+
+def test_reparameterize_right_and_wrong(capsys):
+    assert check.check_reparameterize(right_reparameterize)
+    assert not check.check_reparameterize(None)
+    # sigma = exp(logvar) instead of exp(logvar / 2)
+    assert not check.check_reparameterize(lambda mu, lv: mu + lv.exp() * torch.randn_like(mu))
+    # no noise at all: the mean is right, the spread is zero
+    assert not check.check_reparameterize(lambda mu, lv: mu + 0 * lv)
+    # sampling inside torch.normal: no gradient to logvar
+    assert not check.check_reparameterize(lambda mu, lv: torch.normal(mu, (0.5 * lv).exp()))
+    # detached: right numbers, no gradient
+    assert not check.check_reparameterize(lambda mu, lv: right_reparameterize(mu, lv).detach())
+    assert "표준편차" in capsys.readouterr().out
+
+
+def test_kl_right_and_wrong():
+    assert check.check_kl(check.reference_kl)
+    assert not check.check_kl(None)
+    assert not check.check_kl(lambda mu, lv: 0.5 * (mu**2 + lv.exp() - lv).sum(1))  # no -1
+    assert not check.check_kl(lambda mu, lv: (mu**2 + lv.exp() - lv - 1).sum(1))  # no 1/2
+    assert not check.check_kl(lambda mu, lv: check.reference_kl(mu, lv).mean())  # a scalar
+    assert not check.check_kl(lambda mu, lv: 1 / 0)  # a bug is reported, not raised
+
+
+def test_reference_kl_is_zero_only_at_the_prior():
+    zeros = torch.zeros(2, 3)
+    assert torch.equal(check.reference_kl(zeros, zeros), torch.zeros(2))
+    assert check.reference_kl(torch.ones(1, 3), torch.zeros(1, 3)).item() == 1.5
+
+
+def test_q_sample_right_and_wrong():
+    def right(x0, t, noise, abar):
+        a = abar[t].view(-1, 1, 1, 1)
+        return a.sqrt() * x0 + (1 - a).sqrt() * noise
+
+    def no_sqrt(x0, t, noise, abar):
+        a = abar[t].view(-1, 1, 1, 1)
+        return a * x0 + (1 - a) * noise
+
+    def first_t_only(x0, t, noise, abar):
+        a = abar[t[0]]
+        return a.sqrt() * x0 + (1 - a).sqrt() * noise
+
+    assert check.check_q_sample(right)
+    assert not check.check_q_sample(no_sqrt)
+    assert not check.check_q_sample(first_t_only)
+    assert not check.check_q_sample(None)
+
+
+def test_snr_crossing_numbers():
+    from diffusers import DDPMScheduler
+
+    abar = DDPMScheduler(num_train_timesteps=1000).alphas_cumprod
+    t = check.snr_crossing(abar)
+    snr = abar / (1 - abar)
+    assert snr[t] < 1 <= snr[t - 1]
+    assert 200 < t < 300  # the linear schedule crosses SNR 1 about a quarter of the way
+    assert check.check_snr_crossing(t)
+    assert not check.check_snr_crossing(t - 1)
+    assert not check.check_snr_crossing(t + 1)
+    assert not check.check_snr_crossing(float(t))
+    assert not check.check_snr_crossing(None)
+    cosine = check.snr_crossing(
+        DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2").alphas_cumprod
+    )
+    assert cosine > t  # the cosine schedule keeps the signal longer
+    assert check.check_snr_crossing(cosine, schedule="squaredcos_cap_v2")
+    assert not check.check_snr_crossing(t, schedule="squaredcos_cap_v2")
+
+
+def test_ddpm_loss_right_and_wrong():
+    def right(model, x0, noise, t, scheduler):
+        noisy = scheduler.add_noise(x0, noise, t)
+        return F.mse_loss(model(noisy, t).sample, noise)
+
+    def predicts_x0(model, x0, noise, t, scheduler):
+        noisy = scheduler.add_noise(x0, noise, t)
+        return F.mse_loss(model(noisy, t).sample, x0)
+
+    def forgets_noising(model, x0, noise, t, scheduler):
+        return F.mse_loss(model(x0, t).sample, noise)
+
+    def per_pixel(model, x0, noise, t, scheduler):
+        noisy = scheduler.add_noise(x0, noise, t)
+        return (model(noisy, t).sample - noise) ** 2
+
+    assert check.check_ddpm_loss(right)
+    assert not check.check_ddpm_loss(predicts_x0)
+    assert not check.check_ddpm_loss(forgets_noising)
+    assert not check.check_ddpm_loss(per_pixel)
+    assert not check.check_ddpm_loss(None)
+
+
+def test_guidance_right_and_wrong():
+    assert check.check_guidance(lambda u, c, s: u + s * (c - u))
+    assert not check.check_guidance(lambda u, c, s: c + s * (c - u))  # wrong anchor
+    assert not check.check_guidance(lambda u, c, s: u + s * (u - c))  # wrong direction
+    assert not check.check_guidance(lambda u, c, s: s * c)
+    assert not check.check_guidance(None)
