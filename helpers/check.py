@@ -16,7 +16,7 @@ _TODO = "아직 답이 없습니다: 위의 빈칸(... 또는 None)을 채워 �
 
 
 def _fail(message: str) -> bool:
-    print("아직 아닙니다:", message)
+    print(message if message == _TODO else f"아직 아닙니다: {message}")
     return False
 
 
