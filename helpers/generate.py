@@ -38,12 +38,17 @@ def generate(
     width: int | None = None,
     height: int | None = None,
     seed: int = 0,
+    batch: int = 32,
+    negative_prompt: str | list[str] | None = None,
     **kwargs: Any,
 ) -> list[Image.Image]:
-    """Return the PIL images ``pipe`` makes for ``prompt`` with a fixed ``seed``.
+    """Return the PIL images ``pipe`` makes for ``prompt`` with fixed seeds.
 
-    Sizes default to the pipeline's own; given sizes go through ``check_size`` first.
-    Extra keyword arguments (``image=``, ``mask_image=``, ``negative_prompt=``...) go to the pipeline.
+    For a list of prompts, picture ``i`` gets its own CPU generator seeded ``seed + i``,
+    so each picture depends only on its prompt and seed, not on the batch it was made in;
+    the list is run ``batch`` prompts at a time. Sizes default to the pipeline's own;
+    given sizes go through ``check_size`` first. Extra keyword arguments (``image=``,
+    ``mask_image=``...) go to the pipeline.
     Introduced in 00_setup_check.
     """
     if width is not None or height is not None:
@@ -51,8 +56,23 @@ def generate(
         default = pipe.unet.config.sample_size * scale
         width, height = check_size(width or default, height or default)
         kwargs.update(width=width, height=height)
-    generator = torch.Generator("cpu").manual_seed(seed)
-    result = pipe(
-        prompt, num_inference_steps=steps, guidance_scale=guidance, generator=generator, **kwargs
-    )
-    return list(result.images)
+    if isinstance(prompt, str):
+        generator = torch.Generator("cpu").manual_seed(seed)
+        result = pipe(prompt, negative_prompt=negative_prompt, num_inference_steps=steps,
+                      guidance_scale=guidance, generator=generator, **kwargs)
+        return list(result.images)
+    if batch < 1:
+        raise ValueError(f"batch must be at least 1, got {batch!r}.")
+    if isinstance(negative_prompt, list) and len(negative_prompt) != len(prompt):
+        raise ValueError(f"{len(prompt)} prompts but {len(negative_prompt)} negative prompts.")
+    images: list[Image.Image] = []
+    for start in range(0, len(prompt), batch):
+        chunk = list(prompt[start:start + batch])
+        negative = (negative_prompt[start:start + batch] if isinstance(negative_prompt, list)
+                    else None if negative_prompt is None else [negative_prompt] * len(chunk))
+        generators = [torch.Generator("cpu").manual_seed(seed + start + i)
+                      for i in range(len(chunk))]
+        result = pipe(chunk, negative_prompt=negative, num_inference_steps=steps,
+                      guidance_scale=guidance, generator=generators, **kwargs)
+        images += result.images
+    return images

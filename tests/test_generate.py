@@ -41,3 +41,19 @@ def test_generate_uses_seed_and_size(tiny_pipeline_dir):
     assert a[0].size == (24, 16)
     assert np.array_equal(np.asarray(a[0]), np.asarray(b[0]))
     assert not np.array_equal(np.asarray(a[0]), np.asarray(c[0]))
+
+
+def test_each_picture_in_a_list_has_its_own_seed(tiny_pipeline_dir):
+    from diffusers import StableDiffusionPipeline
+
+    pipe = StableDiffusionPipeline.from_pretrained(tiny_pipeline_dir)
+    both = generate(pipe, ["a circle", "a square"], steps=2, seed=3, batch=2)
+    second_alone = generate(pipe, ["a square"], steps=2, seed=4)
+    first_alone = generate(pipe, "a circle", steps=2, seed=3)
+    assert len(both) == 2
+    assert np.abs(np.asarray(both[1], int) - np.asarray(second_alone[0], int)).max() <= 2
+    assert np.abs(np.asarray(both[0], int) - np.asarray(first_alone[0], int)).max() <= 2
+    with pytest.raises(ValueError, match="2 prompts but 1 negative prompts"):
+        generate(pipe, ["a circle", "a square"], steps=1, negative_prompt=["red"])
+    with pytest.raises(ValueError, match="batch must be at least 1"):
+        generate(pipe, ["a circle"], steps=1, batch=0)
