@@ -53,7 +53,8 @@ def clean_shape_report(image) -> dict[str, float | bool]:
     """Return the numbers behind ``is_clean_shape`` for one picture, and the verdict ``clean``.
 
     Keys: two_colour_share, stray_share, median_distance, component_share, area, fill_error,
-    clean. A stray pixel snaps to neither colour and does not touch the object (edge pixels
+    single_shape (one solid object of a plausible size and shape on one background, whatever
+    the exact colours) and clean (single_shape, and the colours are the palette's own). A stray pixel snaps to neither colour and does not touch the object (edge pixels
     of an anti-aliased object often snap to a third colour; they touch it).
     Introduced in 03_reverse_diffusion.
     """
@@ -71,6 +72,7 @@ def clean_shape_report(image) -> dict[str, float | bool]:
         "component_share": 0.0,
         "area": 0.0,
         "fill_error": 1.0,
+        "single_shape": False,
         "clean": False,
     }
     if others.sum() == 0:
@@ -87,14 +89,14 @@ def clean_shape_report(image) -> dict[str, float | bool]:
     box = (xs.min(), xs.max() + 1, ys.min(), ys.max() + 1)
     fill = _fill_ratio(pixels, indices, obj, background, box)
     report["fill_error"] = float(min(abs(fill - r) for r in FILL_RATIOS.values()))
-    report["clean"] = bool(
+    report["single_shape"] = bool(
         report["two_colour_share"] >= MIN_TWO_COLOUR_SHARE
         and report["stray_share"] <= MAX_STRAY_SHARE
-        and report["median_distance"] <= MAX_MEDIAN_DISTANCE
         and report["component_share"] >= MIN_COMPONENT_SHARE
         and AREA_RANGE[0] <= report["area"] <= AREA_RANGE[1]
         and report["fill_error"] <= MAX_FILL_ERROR
     )
+    report["clean"] = report["single_shape"] and report["median_distance"] <= MAX_MEDIAN_DISTANCE
     return report
 
 
@@ -104,6 +106,17 @@ def is_clean_shape(image) -> bool:
     Introduced in 03_reverse_diffusion.
     """
     return bool(clean_shape_report(image)["clean"])
+
+
+def single_shape_share(images: Sequence) -> float:
+    """Return the share of ``images`` that hold one solid object on one background (any tint).
+
+    The looser half of ``clean_share``: the structure is right even if the colours are off
+    the palette (a washed-out background, say). Introduced in 03_reverse_diffusion.
+    """
+    if len(images) == 0:
+        raise ValueError("single_shape_share needs at least one picture")
+    return float(np.mean([clean_shape_report(image)["single_shape"] for image in images]))
 
 
 def clean_share(images: Sequence) -> float:

@@ -38,6 +38,20 @@ def test_noise_blends_and_two_objects_are_not_clean():
     assert sq.clean_share(two) == 0.0
     assert sq.clean_share(blends) == 0.0
     assert sq.clean_share(noisy) == 0.0
+    # the structure test alone also fails noise, two objects and blends
+    assert sq.single_shape_share(noise) == 0.0
+    assert sq.single_shape_share(two) == 0.0
+    assert sq.single_shape_share(blends) == 0.0
+
+
+def test_washed_out_colours_are_a_single_shape_but_not_clean():
+    rng = random.Random(1)
+    grey = Image.new("RGB", (32, 32), (128, 128, 128))
+    faded = [Image.blend(shapes.render(shapes.random_shape(rng), 32), grey, 0.3) for _ in range(40)]
+    assert sq.single_shape_share(faded) >= 0.85  # snapping loses a few faded pairs
+    assert sq.clean_share(faded) == 0.0
+    report = sq.clean_shape_report(faded[0])
+    assert report["median_distance"] > sq.MAX_MEDIAN_DISTANCE and report["single_shape"]
 
 
 def test_report_numbers_for_a_known_picture():
@@ -47,7 +61,10 @@ def test_report_numbers_for_a_known_picture():
     assert report["area"] == pytest.approx(0.52**2, abs=0.02)
     assert report["fill_error"] < 0.05 and report["stray_share"] == 0.0
     assert report["component_share"] == 1.0 and report["clean"] is True
+    assert report["single_shape"] is True and report["median_distance"] == 0.0
     flat = np.full((32, 32, 3), 40, dtype=np.uint8)  # nothing but background
     assert sq.clean_shape_report(flat)["clean"] is False
     with pytest.raises(ValueError):
         sq.clean_share([])
+    with pytest.raises(ValueError):
+        sq.single_shape_share([])
