@@ -25,11 +25,9 @@ import torch
 
 from helpers.figures import keypoints, person_caption, person_mask, random_person
 from helpers.generate import generate
+from helpers.mini_sd import RECOMMENDED_GUIDANCE, RECOMMENDED_STEPS
 from helpers.reader import adherence, largest_component_share, read, read_person
 from helpers.shapes import ATTRIBUTES, OPTIONAL_ATTRIBUTES, caption, parse_caption, random_shape
-
-RECOMMENDED_GUIDANCE = 5.0
-RECOMMENDED_STEPS = 20
 
 
 def random_captions(n: int, seed: int = 1234) -> list[str]:

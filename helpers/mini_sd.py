@@ -16,6 +16,10 @@ CAPTION_WORDS: tuple[str, ...] = tuple(sorted(
     | set(COLORS) | set(SHAPES) | set(SIZES) | set(POSITIONS)
 ))
 
+# How the bundled model is meant to be sampled (its card's evaluation table backs the choice).
+RECOMMENDED_STEPS = 20
+RECOMMENDED_GUIDANCE = 5.0
+
 # SD 1.5's noise schedule (scheduler_config.json of stable-diffusion-v1-5).
 SD15_SCHEDULE = dict(
     num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
@@ -29,6 +33,7 @@ class MiniSDConfig:
 
     image_size: int = 64
     vae_channels: tuple[int, ...] = (16, 32, 64, 64)
+    vae_layers: int = 1
     vae_groups: int = 16
     latent_channels: int = 4
     text_hidden: int = 64
@@ -56,7 +61,7 @@ def build_vae(config: MiniSDConfig):
         in_channels=3, out_channels=3,
         down_block_types=("DownEncoderBlock2D",) * blocks,
         up_block_types=("UpDecoderBlock2D",) * blocks,
-        block_out_channels=tuple(config.vae_channels), layers_per_block=1,
+        block_out_channels=tuple(config.vae_channels), layers_per_block=config.vae_layers,
         latent_channels=config.latent_channels, norm_num_groups=config.vae_groups,
         sample_size=config.image_size,
     )

@@ -11,7 +11,8 @@ import json
 import math
 from pathlib import Path
 
-from helpers.evaluate import RECOMMENDED_GUIDANCE, RECOMMENDED_STEPS, format_grid
+from helpers.evaluate import format_grid
+from helpers.mini_sd import RECOMMENDED_GUIDANCE, RECOMMENDED_STEPS
 
 
 def _folder_size_mb(folder: Path) -> float:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from helpers.config import BUNDLED_CONTROLNET_DIR, BUNDLED_MODEL_DIR
+from helpers.mini_sd import RECOMMENDED_GUIDANCE, RECOMMENDED_STEPS
 
 TASKS: tuple[str, ...] = ("text2img", "img2img", "inpaint", "controlnet")
 
@@ -126,8 +127,8 @@ REGISTRY: dict[str, ModelEntry] = {
             tasks=("text2img", "img2img", "inpaint", "controlnet"),
             licence="MIT (trained for this workbook)",
             dtype="float32",
-            steps=20,
-            guidance=4.0,
+            steps=RECOMMENDED_STEPS,
+            guidance=RECOMMENDED_GUIDANCE,
             local_dir=str(BUNDLED_MODEL_DIR),
             notes="Bundled mini Stable Diffusion trained on the Shapes data; runs on a CPU, offline.",
         ),

@@ -46,10 +46,12 @@ class TrainConfig:
     people_share: float = 0.2
     empty_prob: float = 0.1
     full_prob: float = 0.5
-    vae_steps: int = 1500
+    vae_steps: int = 3000
     vae_batch: int = 32
     vae_lr: float = 1e-3
     kl_weight: float = 1e-6
+    edge_weight: float = 10.0
+    edge_weight_from: int = 1000
     unet_steps: int = 8000
     unet_batch: int = 64
     unet_lr: float = 1e-3
@@ -68,7 +70,7 @@ PRESETS: dict[str, TrainConfig] = {
                            text_layers=1, text_heads=2, unet_channels=(32, 32), unet_head_dim=8,
                            unet_groups=8),
         people=8, shapes_limit=32, vae_steps=3, vae_batch=4, unet_steps=3, unet_batch=4,
-        warmup=1, save_every=2,
+        warmup=1, save_every=2, edge_weight_from=1,
     ),
 }
 
@@ -135,13 +137,23 @@ class _Stage:
         return json.loads(self.done_flag.read_text()) if self.done_flag.exists() else None
 
 
+def edge_mask(images: torch.Tensor, threshold: float = 0.1) -> torch.Tensor:
+    """Return a Bx1xHxW mask of pixels that differ from a 4-neighbour by more than ``threshold``."""
+    padded = torch.nn.functional.pad(images, (1, 1, 1, 1), mode="replicate")
+    centre = padded[:, :, 1:-1, 1:-1]
+    diffs = [(centre - padded[:, :, 1 + dy:padded.shape[2] - 1 + dy,
+                              1 + dx:padded.shape[3] - 1 + dx]).abs()
+             for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1))]
+    return (torch.stack(diffs).amax(dim=(0, 2)) > threshold).float().unsqueeze(1)
+
+
 def train_vae(cfg: TrainConfig, data, accelerator, work: Path):
     """Train the AutoencoderKL (stage 1); return it and the stage's info."""
     from tqdm.auto import tqdm
 
     vae = build_vae(cfg.model)
     stage = _Stage(accelerator, work, "vae")
-    if (info := stage.finished()) is not None:
+    if (info := stage.finished()) is not None and info["steps"] >= cfg.vae_steps:
         vae = type(vae).from_pretrained(stage.dir / "final")
         accelerator.print(f"VAE already trained ({info['steps']} steps), loaded")
         return vae, info
@@ -152,6 +164,7 @@ def train_vae(cfg: TrainConfig, data, accelerator, work: Path):
     rng = random.Random(cfg.seed * 1000 + start)
     n_people = sum(data.is_person(i) for i in range(len(data)))
     n_shapes = len(data) - n_people
+    mse = torch.tensor(float("nan"))
     bar = tqdm(range(start, cfg.vae_steps), desc="VAE", initial=start, total=cfg.vae_steps,
                disable=not accelerator.is_local_main_process)
     for step in bar:
@@ -160,7 +173,14 @@ def train_vae(cfg: TrainConfig, data, accelerator, work: Path):
         posterior = vae.encode(x).latent_dist
         recon = vae.decode(posterior.sample()).sample
         mse = torch.nn.functional.mse_loss(recon, x)
-        loss = mse + cfg.kl_weight * posterior.kl().mean()
+        if step >= cfg.edge_weight_from:
+            # Most pixels are flat colour; the shape lives in the few edge pixels, where plain
+            # MSE leaves small triangles and squares rounded. Weight those pixels more.
+            weight = 1.0 + (cfg.edge_weight - 1.0) * edge_mask(x)
+            recon_loss = (weight * (recon - x) ** 2).mean() / weight.mean()
+        else:
+            recon_loss = mse
+        loss = recon_loss + cfg.kl_weight * posterior.kl().mean()
         accelerator.backward(loss)
         opt.step()
         sched.step()
@@ -168,6 +188,7 @@ def train_vae(cfg: TrainConfig, data, accelerator, work: Path):
         bar.set_postfix(mse=f"{mse.item():.4f}")
         if (step + 1) % cfg.save_every == 0 and step + 1 < cfg.vae_steps:
             stage.save(step + 1)
+    stage.save(cfg.vae_steps)  # so that a later run with more steps can go on from here
     vae = accelerator.unwrap_model(vae).eval()
     info = {"steps": cfg.vae_steps, "final_mse": float(mse.item())}
     if accelerator.is_main_process:
@@ -251,6 +272,7 @@ def train_unet(cfg: TrainConfig, data, vae, tokenizer, accelerator, work: Path):
         bar.set_postfix(loss=f"{loss_avg:.4f}")
         if (step + 1) % cfg.save_every == 0 and step + 1 < cfg.unet_steps:
             stage.save(step + 1)
+    stage.save(cfg.unet_steps)  # so that a later run with more steps can go on from here
     unet = accelerator.unwrap_model(unet).eval()
     text_encoder = accelerator.unwrap_model(text_encoder).eval()
     ema_unet.copy_to(unet.parameters())

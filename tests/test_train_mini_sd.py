@@ -50,10 +50,25 @@ def test_tiny_training_run_saves_a_loadable_pipeline_and_resumes(tmp_path, capsy
                  generator=torch.Generator().manual_seed(0)).images[0]
     assert image.size == (32, 32)
 
-    # interrupt the UNet stage: its checkpoint at step 2 remains, so a re-run resumes there
-    (work / "unet" / "done.json").unlink()
+    # a re-run with more UNet steps skips the finished VAE and goes on from step 3
     capsys.readouterr()
-    main(["--preset", "tiny", "--out", str(out), "--work", str(work)])
+    longer = main(["--preset", "tiny", "--out", str(out), "--work", str(work),
+                   "--unet-steps", "5"])
     printed = capsys.readouterr().out
     assert "VAE already trained" in printed
-    assert "resuming unet from step 2" in printed
+    assert "resuming unet from step 3" in printed
+    assert longer["unet"]["steps"] == 5
+    assert longer["wall_clock_minutes"] >= summary["wall_clock_minutes"]
+
+
+def test_edge_mask_marks_only_edges():
+    from helpers.shapes import Shape, render
+    from helpers.shapes_dataset import image_to_tensor
+    from helpers.train_mini_sd import edge_mask
+
+    image = image_to_tensor(render(Shape("square", "large", "red", "center", "blue"), 64))
+    mask = edge_mask(image[None])[0, 0]
+    assert mask.shape == (64, 64)
+    assert mask[32, 32] == 0 and mask[0, 0] == 0
+    assert 0 < mask.sum() < 0.2 * 64 * 64
+    assert mask[32, 15:18].sum() >= 1  # the left edge at x = (0.5 - 0.26) * 64 = 15.4
