@@ -98,11 +98,14 @@ Folder size: {_folder_size_mb(folder):.1f} MB, safetensors only.
 - Captions drawn afresh each step: {cfg['full_prob']:.0%} full, {1 - cfg['full_prob'] - cfg['empty_prob']:.0%} partial (each optional attribute
   dropped with probability 1/2), {cfg['empty_prob']:.0%} empty (for classifier-free guidance).
 - Stage 1, VAE: {cfg['vae_steps']} steps at batch {cfg['vae_batch']}, AdamW lr {cfg['vae_lr']}, MSE + {cfg['kl_weight']:g}·KL;
-  final MSE {training['vae']['final_mse']:.4f} (pixels in [-1, 1]).
+  from step {cfg['edge_weight_from']} on, edge pixels weigh {cfg['edge_weight']:g}× in the MSE (plain MSE left small squares and
+  triangles rounded); final MSE {training['vae']['final_mse']:.4f} (pixels in [-1, 1]).
 - Stage 2, text encoder + UNet together: {cfg['unet_steps']} steps at batch {cfg['unet_batch']}, AdamW lr {cfg['unet_lr']} with
   warm-up and cosine decay, min-SNR-{cfg['min_snr_gamma']:g} loss weighting, EMA {cfg['ema_decay']} (the EMA weights are shipped).
 - Hardware: the workbook's 2-core CPU machine, 24 GiB, no GPU, torch {evaluation['torch']},
-  {training['torch_threads']} threads; {wall_line}.
+  {training['torch_threads']} threads; {wall_line} (VAE {training['vae']['seconds'] / 60:.1f}, text encoder + UNet
+  {training['unet']['seconds'] / 60:.1f}). The machine was shared with other work for part of the run, so
+  this is an upper bound.
 - Seed {cfg['seed']}; `accelerate` runs the same script on one or more GPUs (`accelerate launch -m helpers.train_mini_sd`).
 
 ## Evaluation
