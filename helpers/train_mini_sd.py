@@ -52,11 +52,14 @@ class TrainConfig:
     kl_weight: float = 1e-6
     edge_weight: float = 10.0
     edge_weight_from: int = 1000
-    unet_steps: int = 8000
+    unet_steps: int = 7000
     unet_batch: int = 64
     unet_lr: float = 1e-3
     warmup: int = 200
     min_snr_gamma: float = 5.0
+    high_t_share: float = 0.5
+    high_t_min: int = 700
+    high_t_from: int = 3500
     ema_decay: float = 0.999
     save_every: int = 500
     seed: int = 0
@@ -70,7 +73,7 @@ PRESETS: dict[str, TrainConfig] = {
                            text_layers=1, text_heads=2, unet_channels=(32, 32), unet_head_dim=8,
                            unet_groups=8),
         people=8, shapes_limit=32, vae_steps=3, vae_batch=4, unet_steps=3, unet_batch=4,
-        warmup=1, save_every=2, edge_weight_from=1,
+        warmup=1, save_every=2, edge_weight_from=1, high_t_from=1,
     ),
 }
 
@@ -255,6 +258,14 @@ def train_unet(cfg: TrainConfig, data, vae, tokenizer, accelerator, work: Path):
         latents = latents.to(accelerator.device)
         noise = torch.randn(latents.shape, generator=gen).to(accelerator.device)
         t = torch.randint(0, noise_sched.config.num_train_timesteps, (len(idx),), generator=gen)
+        if step >= cfg.high_t_from:
+            # SD's schedule leaves about 7% of the signal at t=999, enough for a tiny latent
+            # to show where the object is; the model then copies position from the noise and
+            # ignores "left"/"right". Extra samples at high t, where only the caption can
+            # say where the object goes, teach it to read the position word.
+            high = torch.randint(cfg.high_t_min, noise_sched.config.num_train_timesteps,
+                                 (len(idx),), generator=gen)
+            t = torch.where(torch.rand(len(idx), generator=gen) < cfg.high_t_share, high, t)
         t = t.to(accelerator.device)
         noisy = noise_sched.add_noise(latents, noise, t)
         context = text_encoder(ids)[0]
