@@ -66,3 +66,20 @@ __all__ = [
     "show_images",
     "to_pil",
 ]
+
+# 04_inside_stable_diffusion
+from helpers.unet_cost import unet_cost  # noqa: E402
+
+__all__ += ["unet_cost"]
+
+# 05_running_stable_diffusion
+from helpers.clip_score import clip_score, load_clip  # noqa: E402
+from helpers.speed import time_per_image  # noqa: E402
+
+__all__ += ["clip_score", "load_clip", "time_per_image"]
+
+# 06_prompt_engineering
+from helpers.playground import make_picture, playground  # noqa: E402
+from helpers.prompt_grid import prompt_matrix, xy_grid  # noqa: E402
+
+__all__ += ["make_picture", "playground", "prompt_matrix", "xy_grid"]

@@ -249,3 +249,153 @@ def check_guidance(fn: Callable | None) -> bool:
                 "scale = 1이면 조건 있는 예측 그대로여야 합니다."
             )
     return _pass("scale > 1은 조건 쪽으로 '더 멀리' 밉니다.")
+
+
+def check_predicted_x0(fn: Callable | None) -> bool:
+    """Return True if ``fn(z_t, noise_pred, alpha_bar)`` is the predicted clean latent x0_hat.
+
+    x0_hat = (z_t - sqrt(1 - alpha_bar) * noise_pred) / sqrt(alpha_bar), checked at three
+    values of alpha_bar on fixed latents shaped like SD's (1, 4, 8, 8).
+    Introduced in 04_inside_stable_diffusion.
+    """
+    if fn is None:
+        print(_TODO)
+        return False
+    generator = torch.Generator().manual_seed(0)
+    x0 = torch.randn(1, 4, 8, 8, generator=generator)
+    noise = torch.randn(1, 4, 8, 8, generator=generator)
+    for value in (0.9, 0.3, 0.01):
+        alpha_bar = torch.tensor(value)
+        z_t = alpha_bar.sqrt() * x0 + (1 - alpha_bar).sqrt() * noise
+        answer, error = _call(fn, z_t, noise, alpha_bar)
+        if error:
+            return _fail(error)
+        error = _tensor(answer, (1, 4, 8, 8), "x0_hat")
+        if error:
+            return _fail(error)
+        if not torch.allclose(answer.float(), x0, atol=1e-4):
+            return _fail(
+                f"alpha_bar = {value}에서 x0를 되찾지 못했습니다. 잡음 항을 빼고 sqrt(alpha_bar)로 "
+                "나누었나요? (alpha_bar가 아니라 그 제곱근입니다.)"
+            )
+    return _pass("잡음 예측이 맞으면 어느 걸음에서든 최종 그림의 추측을 얻을 수 있습니다.")
+
+
+def check_latent_shape(fn: Callable | None) -> bool:
+    """Return True if ``fn(height, width, scale_factor, channels)`` is the latent shape (c, h, w).
+
+    Checked on SD 1.5 sizes (512x512, 768x512 portrait), SD's 4 channels and other factors.
+    Introduced in 04_inside_stable_diffusion.
+    """
+    if fn is None:
+        print(_TODO)
+        return False
+    cases = [((512, 512, 8, 4), (4, 64, 64)), ((768, 512, 8, 4), (4, 96, 64)),
+             ((64, 64, 8, 4), (4, 8, 8)), ((32, 48, 4, 16), (16, 8, 12))]
+    for args, expected in cases:
+        answer, error = _call(fn, *args)
+        if error:
+            return _fail(error)
+        if not isinstance(answer, (tuple, list)) or tuple(answer) != expected:
+            h, w, f, c = args
+            return _fail(f"height={h}, width={w}, scale_factor={f}, channels={c}이면 {expected}인데 "
+                         f"{answer!r}을(를) 돌려주었습니다. 순서는 (채널, 높이, 너비)입니다.")
+    return _pass("512×512 그림은 4×64×64 잠재 표현: 숫자가 48배 적습니다.")
+
+
+def check_generators(fn: Callable | None) -> bool:
+    """Return True if ``fn(seed, n)`` returns n CPU generators seeded seed, seed + 1, ...
+
+    Checked by the random numbers each generator draws, against a reference list.
+    Introduced in 05_running_stable_diffusion.
+    """
+    if fn is None:
+        print(_TODO)
+        return False
+    for seed, n in ((42, 3), (0, 1)):
+        generators, error = _call(fn, seed, n)
+        if error:
+            return _fail(error)
+        if not isinstance(generators, (list, tuple)) or len(generators) != n:
+            return _fail(f"생성기 {n}개의 리스트여야 합니다 (받은 것: {generators!r}).")
+        for i, generator in enumerate(generators):
+            if not isinstance(generator, torch.Generator) or generator.device.type != "cpu":
+                return _fail(f"{i}번째가 CPU의 torch.Generator가 아닙니다.")
+            drawn = torch.randn(4, generator=generator)
+            expected = torch.randn(4, generator=torch.Generator("cpu").manual_seed(seed + i))
+            if not torch.equal(drawn, expected):
+                return _fail(f"{i}번째 생성기의 시드가 seed + {i} = {seed + i}이 아닙니다.")
+    return _pass("그림 i는 시드 seed + i: 배치를 바꿔도 같은 그림이 나옵니다.")
+
+
+def check_img2img_steps(fn: Callable | None) -> bool:
+    """Return True if ``fn(steps, strength)`` is the number of steps img2img really runs.
+
+    diffusers: min(int(steps * strength), steps); checked on strengths 0 to 1 and beyond.
+    Introduced in 05_running_stable_diffusion.
+    """
+    if fn is None:
+        print(_TODO)
+        return False
+    for steps, strength in ((20, 0.4), (20, 0.55), (30, 1.0), (10, 0.0), (25, 0.3), (20, 1.5)):
+        answer, error = _call(fn, steps, strength)
+        if error:
+            return _fail(error)
+        expected = min(int(steps * strength), steps)
+        if answer != expected:
+            return _fail(f"steps={steps}, strength={strength}이면 {expected}걸음인데 {answer!r}입니다. "
+                         "내림(int)과 steps를 넘지 않는 것을 확인하세요.")
+    return _pass("강도가 낮을수록 걸음이 줄어 img2img는 더 빠릅니다.")
+
+
+def check_full_prompt(fn: Callable | None) -> bool:
+    """Return True if ``fn(shape, size, color, position, background)`` is the Shapes full caption.
+
+    Compared word for word with ``shapes.caption`` on every shape and a few other attributes.
+    Introduced in 06_prompt_engineering.
+    """
+    from helpers.shapes import Shape, caption, parse_caption
+
+    if fn is None:
+        print(_TODO)
+        return False
+    items = [Shape("circle", "large", "red", "center", "blue"), Shape("triangle", "small", "yellow", "left", "black"),
+             Shape("square", "large", "white", "bottom", "purple")]
+    for item in items:
+        answer, error = _call(fn, item.shape, item.size, item.color, item.position, item.background)
+        if error:
+            return _fail(error)
+        if answer != caption(item):
+            hint = ""
+            if isinstance(answer, str):
+                try:
+                    if parse_caption(answer) == item.as_dict():
+                        hint = " 뜻은 맞지만 띄어쓰기나 글자가 문법과 조금 다릅니다."
+                except ValueError:
+                    hint = " 단어 순서가 문법과 다릅니다: size, color, shape, position, background."
+            return _fail(f"{caption(item)!r}이어야 하는데 {answer!r}입니다.{hint}")
+    return _pass("다 말한 캡션은 판독기가 다섯 속성을 모두 잴 수 있습니다.")
+
+
+def check_mix_embeddings(fn: Callable | None) -> bool:
+    """Return True if ``fn(emb_a, emb_b, weight)`` is (1 - weight) * emb_a + weight * emb_b.
+
+    Checked at weights 0, 0.3 and 1 on embeddings shaped like SD's (1, 77, 768).
+    Introduced in 06_prompt_engineering.
+    """
+    if fn is None:
+        print(_TODO)
+        return False
+    generator = torch.Generator().manual_seed(0)
+    emb_a = torch.randn(1, 77, 768, generator=generator)
+    emb_b = torch.randn(1, 77, 768, generator=generator)
+    for weight in (0.0, 0.3, 1.0):
+        mixed, error = _call(fn, emb_a, emb_b, weight)
+        if error:
+            return _fail(error)
+        error = _tensor(mixed, (1, 77, 768), "섞은 임베딩")
+        if error:
+            return _fail(error)
+        if not torch.allclose(mixed, (1 - weight) * emb_a + weight * emb_b, atol=1e-5):
+            return _fail(f"weight = {weight}에서 값이 다릅니다. weight = 0이면 A, 1이면 B 그대로여야 합니다.")
+    return _pass("섞는 비율로 두 프롬프트 사이를 부드럽게 오갈 수 있습니다.")

@@ -110,3 +110,71 @@ def test_guidance_right_and_wrong():
     assert not check.check_guidance(lambda u, c, s: u + s * (u - c))  # wrong direction
     assert not check.check_guidance(lambda u, c, s: s * c)
     assert not check.check_guidance(None)
+
+
+def test_check_predicted_x0_passes_the_right_answer_and_fails_wrong_ones():
+    from helpers import check
+
+    def right(z, eps, a):
+        return (z - (1 - a).sqrt() * eps) / a.sqrt()
+
+    def no_sqrt(z, eps, a):
+        return (z - (1 - a) * eps) / a
+
+    def forgot_noise(z, eps, a):
+        return z / a.sqrt()
+
+    assert check.check_predicted_x0(right)
+    assert not check.check_predicted_x0(no_sqrt)
+    assert not check.check_predicted_x0(forgot_noise)
+    assert not check.check_predicted_x0(None)
+
+
+def test_check_latent_shape_passes_the_right_answer_and_fails_wrong_ones():
+    from helpers import check
+
+    assert check.check_latent_shape(lambda h, w, f=8, c=4: (c, h // f, w // f))
+    assert not check.check_latent_shape(lambda h, w, f=8, c=4: (c, w // f, h // f))  # swapped
+    assert not check.check_latent_shape(lambda h, w, f=8, c=4: (3, h // f, w // f))
+    assert not check.check_latent_shape(lambda h, w, f=8, c=4: (c, h // 64, w // 64))
+    assert not check.check_latent_shape(None)
+
+
+def test_check_generators_passes_the_right_answer_and_fails_wrong_ones():
+    from helpers import check
+
+    assert check.check_generators(lambda s, n: [torch.Generator("cpu").manual_seed(s + i) for i in range(n)])
+    assert not check.check_generators(lambda s, n: [torch.Generator("cpu").manual_seed(s) for _ in range(n)])
+    assert not check.check_generators(lambda s, n: [torch.Generator("cpu").manual_seed(s + i) for i in range(n - 1)])
+    assert not check.check_generators(lambda s, n: [torch.Generator("cpu").manual_seed(i) for i in range(n)])
+    assert not check.check_generators(None)
+
+
+def test_check_img2img_steps_passes_the_right_answer_and_fails_wrong_ones():
+    from helpers import check
+
+    assert check.check_img2img_steps(lambda steps, s: min(int(steps * s), steps))
+    assert not check.check_img2img_steps(lambda steps, s: round(steps * s))
+    assert not check.check_img2img_steps(lambda steps, s: int(steps * s))  # can exceed steps
+    assert not check.check_img2img_steps(lambda steps, s: steps)
+    assert not check.check_img2img_steps(None)
+
+
+def test_check_full_prompt_passes_the_right_answer_and_fails_wrong_ones():
+    from helpers import check
+
+    assert check.check_full_prompt(lambda s, z, c, p, b: f"a {z} {c} {s} at the {p} on a {b} background")
+    assert not check.check_full_prompt(lambda s, z, c, p, b: f"a {c} {z} {s} at the {p} on a {b} background")
+    assert not check.check_full_prompt(lambda s, z, c, p, b: f"a {z} {c} {s} at the {p}")
+    assert not check.check_full_prompt(lambda s, z, c, p, b: f"a {z} {c} {s} at the {p} on a {b} background ")
+    assert not check.check_full_prompt(None)
+
+
+def test_check_mix_embeddings_passes_the_right_answer_and_fails_wrong_ones():
+    from helpers import check
+
+    assert check.check_mix_embeddings(lambda a, b, w: (1 - w) * a + w * b)
+    assert not check.check_mix_embeddings(lambda a, b, w: w * a + (1 - w) * b)
+    assert not check.check_mix_embeddings(lambda a, b, w: a + w * b)
+    assert not check.check_mix_embeddings(lambda a, b, w: ((1 - w) * a + w * b)[0])
+    assert not check.check_mix_embeddings(None)
