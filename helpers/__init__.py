@@ -4,7 +4,7 @@ Every function here is introduced by a notebook (its docstring says which). Impo
 ``helpers`` only imports; nothing is downloaded, seeded or printed until you call something.
 """
 
-from helpers import check, sample_quality
+from helpers import check, figures, reader, sample_quality, shapes
 from helpers.config import (
     BUNDLED_MODEL_DIR,
     DATA_DIR,
@@ -32,10 +32,16 @@ from helpers.loading import (
     load_pipeline,
 )
 from helpers.models import REGISTRY, TASKS, ModelEntry, get_model
+from helpers.reader import adherence, read
 
 __all__ = [
     "check",
+    "figures",
+    "reader",
     "sample_quality",
+    "shapes",
+    "adherence",
+    "read",
     "BUNDLED_MODEL_DIR",
     "DATA_DIR",
     "FAST",

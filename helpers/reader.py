@@ -105,7 +105,7 @@ def read(image) -> dict[str, str | None]:
     """Return the attributes read from a one-object picture (shape, size, color, position, background).
 
     An attribute that cannot be read (no object at all) is None.
-    Introduced in 05_running_stable_diffusion.
+    Introduced in 00_setup_check.
     """
     pixels = _as_array(image)
     indices = snap(pixels)
@@ -186,7 +186,7 @@ def adherence(prompts: Sequence[str], images: Sequence) -> dict[str, float]:
     Each attribute's accuracy is over the prompts that name it; "all" is the share
     of pictures with every named attribute right. Person prompts score colour and
     background; two-object prompts score each object's shape and colour and the
-    background. Introduced in 05_running_stable_diffusion.
+    background. Introduced in 00_setup_check.
     """
     if len(prompts) != len(images):
         raise ValueError(f"{len(prompts)} prompts but {len(images)} images")
