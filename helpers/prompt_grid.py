@@ -28,12 +28,15 @@ def prompt_matrix(subject: str, parts: Sequence[str], sep: str = " ") -> list[st
 
 def xy_grid(pipe: Any, prompts: Sequence[str], axis: str, values: Sequence[Any], *,
             steps: int = 20, guidance: float = 7.5, seed: int = 0,
-            negative_prompt: str | None = None) -> tuple[Image.Image, list[list[Image.Image]]]:
+            negative_prompt: str | None = None,
+            min_side: int = 128) -> tuple[Image.Image, list[list[Image.Image]]]:
     """Return ``(grid picture, pictures[row][column])``: one row per prompt, one column per value.
 
     ``axis`` names what the columns change: "seed", "guidance", "steps" or "negative_prompt";
     everything else stays at the keyword arguments' values, so every cell is one picture from
-    ``helpers.generate`` with its own fixed seed and can be reproduced alone.
+    ``helpers.generate`` with its own fixed seed and can be reproduced alone. Each cell is
+    titled ``"row | axis=value"`` (rows count from 0, in the order of ``prompts``); pictures
+    smaller than ``min_side`` are enlarged in the grid only (nearest neighbour).
     Introduced in 06_prompt_engineering.
     """
     from helpers.generate import generate
@@ -51,11 +54,11 @@ def xy_grid(pipe: Any, prompts: Sequence[str], axis: str, values: Sequence[Any],
                         "negative_prompt": negative_prompt, axis: value}
             row.append(generate(pipe, prompt, **settings)[0])
         rows.append(row)
-    titles = []
-    for r, prompt in enumerate(prompts):
-        for c, value in enumerate(values):
-            head = f"{axis}={value}" if r == 0 else ""
-            name = prompt[:22] if c == 0 else ""
-            titles.append(" | ".join(t for t in (name, head) if t))
-    grid = image_grid([im for row in rows for im in row], cols=len(values), titles=titles)
+    cells = [im for row in rows for im in row]
+    if cells[0].width < min_side:
+        factor = -(-min_side // cells[0].width)
+        cells = [im.resize((im.width * factor, im.height * factor), Image.Resampling.NEAREST)
+                 for im in cells]
+    titles = [f"{r} | {axis}={value}" for r in range(len(prompts)) for value in values]
+    grid = image_grid(cells, cols=len(values), titles=titles)
     return grid, rows

@@ -31,7 +31,9 @@ def test_xy_grid_cells_are_single_generate_calls(pipe):
     alone = generate(pipe, "a blue circle", steps=2, guidance=5.0, seed=3)[0]
     assert np.array_equal(np.asarray(rows[1][1]), np.asarray(alone))
     assert not np.array_equal(np.asarray(rows[1][0]), np.asarray(rows[1][1]))
-    assert grid.width == 2 * 16 and grid.height > 2 * 16  # two columns of 16 px, titles below
+    assert grid.width == 2 * 128 and grid.height > 2 * 128  # 16 px cells enlarged 8x, titles below
+    small, _ = xy_grid(pipe, ["a red square"], "guidance", [1.0], steps=2, min_side=8)
+    assert small.width == 16
 
 
 def test_xy_grid_seed_axis_and_bad_axis(pipe):
