@@ -34,7 +34,13 @@ def run_with_real_backend(name: str, monkeypatch) -> dict:
 
     monkeypatch.setattr(helpers.loading, "choose_backend", real)
     monkeypatch.setattr(helpers, "choose_backend", real)
-    monkeypatch.setattr(helpers.loading, "pick_device", lambda: __import__("torch").device("cpu"))
+    import helpers.device
+
+    def cpu():
+        return __import__("torch").device("cpu")
+
+    monkeypatch.setattr(helpers.loading, "pick_device", cpu)  # the tiny weights run on the CPU,
+    monkeypatch.setattr(helpers.device, "pick_device", cpu)  # also on a machine with a GPU
     namespace: dict = {"__name__": "__notebook__"}
     for i, source in enumerate(code_cells(name)):
         try:
