@@ -186,7 +186,8 @@ def adherence(prompts: Sequence[str], images: Sequence) -> dict[str, float]:
     Each attribute's accuracy is over the prompts that name it; "all" is the share
     of pictures with every named attribute right. Person prompts score colour and
     background; two-object prompts score each object's shape and colour and the
-    background. Introduced in 00_setup_check.
+    background.
+    Introduced in 00_setup_check.
     """
     if len(prompts) != len(images):
         raise ValueError(f"{len(prompts)} prompts but {len(images)} images")
