@@ -53,6 +53,9 @@ def render_card(folder: Path) -> str:
     wall = training.get("wall_clock_minutes")
     wall_line = (f"{wall} minutes of wall-clock time in all (every resumed run added up)"
                  if wall is not None else f"{training['seconds_this_run'] / 60:.1f} minutes")
+    if wall is not None and wall > 60:
+        wall_line += (", over the workbook's 60-minute budget for this script; it checkpoints every "
+                      f"{cfg['save_every']} steps and resumes when re-run, so it can be trained in parts")
     return f"""---
 license: mit
 library_name: diffusers
