@@ -9,7 +9,7 @@ One-object and two-object pictures live here; people in poses live in
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -265,13 +265,3 @@ def parse_two_caption(text: str) -> tuple[dict[str, str], dict[str, str]]:
     left = parse_caption(" ".join(words[:split] + right_words[-4:]))
     right = parse_caption(" ".join(right_words))
     return left, right
-
-
-def to_array(image: Image.Image) -> np.ndarray:
-    """Return a PIL picture as a uint8 HxWx3 array."""
-    return np.asarray(image.convert("RGB"), dtype=np.uint8)
-
-
-def shift(item: Shape, **changes: str) -> Shape:
-    """Return ``item`` with some attributes changed (a convenience for edit lessons)."""
-    return replace(item, **changes)

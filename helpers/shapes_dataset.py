@@ -51,7 +51,9 @@ class ShapesDataset(Dataset):
             raise ValueError(f"captions must be 'random' or 'full', got {captions!r}")
         rng = random.Random(seed)
         self.items: list[Shape | Person] = list(all_shapes() if shapes is None else shapes)
+        self.n_shapes = len(self.items)
         self.items += [random_person(rng) for _ in range(people)]
+        self.n_people = people
         self.size = size
         self.captions = captions
         self.empty_prob, self.full_prob = empty_prob, full_prob

@@ -87,14 +87,14 @@ def _lr_lambda(warmup: int, total: int):
     return factor
 
 
-def _batch_indices(rng: random.Random, n_shapes: int, n_people: int, batch: int,
-                   people_share: float) -> list[int]:
+def _batch_indices(rng: random.Random, data, batch: int, people_share: float) -> list[int]:
+    """Return ``batch`` random item indices of ``data``, people making up ``people_share``."""
     out = []
     for _ in range(batch):
-        if n_people and rng.random() < people_share:
-            out.append(n_shapes + rng.randrange(n_people))
+        if data.n_people and rng.random() < people_share:
+            out.append(data.n_shapes + rng.randrange(data.n_people))
         else:
-            out.append(rng.randrange(n_shapes))
+            out.append(rng.randrange(data.n_shapes))
     return out
 
 
@@ -165,13 +165,11 @@ def train_vae(cfg: TrainConfig, data, accelerator, work: Path):
     vae, opt, sched = accelerator.prepare(vae, opt, sched)
     start = stage.resume()
     rng = random.Random(cfg.seed * 1000 + start)
-    n_people = sum(data.is_person(i) for i in range(len(data)))
-    n_shapes = len(data) - n_people
     mse = torch.tensor(float("nan"))
     bar = tqdm(range(start, cfg.vae_steps), desc="VAE", initial=start, total=cfg.vae_steps,
                disable=not accelerator.is_local_main_process)
     for step in bar:
-        idx = _batch_indices(rng, n_shapes, n_people, cfg.vae_batch, cfg.people_share)
+        idx = _batch_indices(rng, data, cfg.vae_batch, cfg.people_share)
         x = data.images[idx].to(accelerator.device)
         posterior = vae.encode(x).latent_dist
         recon = vae.decode(posterior.sample()).sample
@@ -244,13 +242,11 @@ def train_unet(cfg: TrainConfig, data, vae, tokenizer, accelerator, work: Path):
     snr = alphas / (1 - alphas)
     rng = random.Random(cfg.seed * 1000 + 1 + start)
     gen = torch.Generator().manual_seed(cfg.seed * 1000 + 2 + start)
-    n_people = sum(data.is_person(i) for i in range(len(data)))
-    n_shapes = len(data) - n_people
     loss_avg = None
     bar = tqdm(range(start, cfg.unet_steps), desc="UNet", initial=start, total=cfg.unet_steps,
                disable=not accelerator.is_local_main_process)
     for step in bar:
-        idx = _batch_indices(rng, n_shapes, n_people, cfg.unet_batch, cfg.people_share)
+        idx = _batch_indices(rng, data, cfg.unet_batch, cfg.people_share)
         captions = [data.caption(i) for i in idx]
         ids = tokenizer(captions, padding="max_length", max_length=tokenizer.model_max_length,
                         truncation=True, return_tensors="pt").input_ids.to(accelerator.device)

@@ -187,7 +187,7 @@ def test_pose_guide_uses_openpose_colours():
 
 def test_dataset_yields_images_captions_attributes_keypoints():
     data = ShapesDataset(size=32, people=4, shapes=all_shapes()[:6], seed=0)
-    assert len(data) == 10
+    assert len(data) == 10 and (data.n_shapes, data.n_people) == (6, 4)
     image, text, attrs, points = data[0]
     assert image.shape == (3, 32, 32) and -1.0 <= image.min() and image.max() <= 1.0
     assert attrs == all_shapes()[0].as_dict() and bool(points.isnan().all())
