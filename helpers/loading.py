@@ -15,6 +15,7 @@ _CACHE: dict[tuple[str, str, str], Any] = {}
 
 CONTROLS: dict[str, str] = {"openpose": "controlnet-openpose", "canny": "controlnet-canny"}
 BUILD_MINI_SD = "python -m helpers.train_mini_sd"
+BUILD_MINI_CONTROLNET = "python -m helpers.train_controlnet"
 
 
 class ModelNotAvailableError(RuntimeError):
@@ -81,11 +82,8 @@ def _ensure_available(entry: ModelEntry) -> None:
     """Raise a clear error when a model can be neither found locally nor downloaded."""
     if entry.local_dir is not None:
         if not is_cached(entry.key):
-            how = (
-                f"build it with `{BUILD_MINI_SD}`"
-                if entry.key == "mini-sd"
-                else "it is built by a later issue and is not built yet"
-            )
+            command = BUILD_MINI_SD if entry.key == "mini-sd" else BUILD_MINI_CONTROLNET
+            how = f"build it with `{command}`"
             raise BundledModelMissingError(
                 f"the bundled model {entry.key!r} is missing: {entry.local_dir} has no "
                 f"{entry.probe_file}; {how}."

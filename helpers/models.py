@@ -140,11 +140,11 @@ REGISTRY: dict[str, ModelEntry] = {
             licence="MIT (trained for this workbook)",
             dtype="float32",
             steps=20,
-            guidance=4.0,
+            guidance=5.0,
             probe_file="config.json",
             local_dir=str(BUNDLED_CONTROLNET_DIR),
             kind="controlnet",
-            notes="Bundled mini ControlNet (pose) for mini-sd; built by a later issue.",
+            notes="Bundled mini pose ControlNet for mini-sd (ControlNetModel.from_unet), trained here.",
         ),
     )
 }

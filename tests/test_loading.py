@@ -178,8 +178,8 @@ def test_bundled_missing_says_how_to_build_it(tmp_path, monkeypatch):
         helpers.load_pipeline(device="cpu")
 
 
-def test_bundled_controlnet_not_built_yet(bundled):
-    with pytest.raises(helpers.BundledModelMissingError, match="not built yet"):
+def test_bundled_controlnet_missing_names_its_command(bundled):
+    with pytest.raises(helpers.BundledModelMissingError, match="python -m helpers.train_controlnet"):
         helpers.load_pipeline("controlnet", device="cpu")
 
 
