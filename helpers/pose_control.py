@@ -70,14 +70,16 @@ def controlled_pictures(pipe, people: Sequence[Person], *, scale: float = 1.0,
     controlled = hasattr(pipe, "controlnet")
     size = pipe.unet.config.sample_size * pipe.vae_scale_factor
     prompts = [person_caption(p) for p in people]
-    guides = pose_guides(people, size) if controlled else None
+    # Guides are drawn at 64 px or more (the spec's smallest side is 32); the ControlNet pipeline
+    # would otherwise take its output size from the guide, so the size is passed explicitly.
+    guides = pose_guides(people, max(size, 64)) if controlled else None
     images = []
     for start in range(0, len(people), batch):
         extra = {}
         if controlled:
             extra = dict(image=guides[start:start + batch], controlnet_conditioning_scale=scale)
         images += generate(pipe, prompts[start:start + batch], steps=steps, guidance=guidance,
-                           seed=seed + start, batch=batch, **extra)
+                           seed=seed + start, batch=batch, width=size, height=size, **extra)
     return images
 
 

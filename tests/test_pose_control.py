@@ -112,3 +112,23 @@ def test_controlnet_training_smoke(tmp_path):
     again = main(["--preset", "tiny", "--base", str(tiny_pipeline_dir), "--out", str(out),
                   "--work", str(tmp_path / "work"), "--steps", "4"])
     assert again["controlnet"]["steps"] == 4
+
+
+def test_iou_checker_tells_right_from_wrong(capsys):
+    from helpers import check
+    from helpers.reader import mask_iou
+
+    assert check.check_iou(mask_iou)
+    assert not check.check_iou(lambda a, b: float((a & b).sum() / max(1, a.sum())))  # not over the union
+    assert not check.check_iou(lambda a, b: float((a & b).sum() / (a | b).sum()))  # 0/0 when both empty
+    assert not check.check_iou(None)
+    assert "아직 답이 없습니다" in capsys.readouterr().out
+
+
+def test_hands_up_checker():
+    from helpers import check
+
+    assert check.check_hands_up(preset_pose("arms up"))
+    assert not check.check_hands_up(preset_pose("waving"))  # one hand only
+    assert not check.check_hands_up("arms up")
+    assert not check.check_hands_up(None)
