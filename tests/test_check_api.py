@@ -1,0 +1,109 @@
+"""The checker API (helpers.check): one clear verdict per answer, and solutions stored collapsed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from helpers import check
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+@check.checker
+def check_double(fn):
+    for x in (0, 3, -2):
+        got = check.call(fn, x)
+        check.expect(got == 2 * x, f"x = {x}이면 {2 * x}이어야 하는데 {got!r}입니다.")
+    return "두 배가 맞습니다."
+
+
+def test_right_answer_says_correct_clearly(capsys):
+    assert check_double(lambda x: 2 * x) is True
+    assert capsys.readouterr().out == "✅ 정답 (correct)! 두 배가 맞습니다.\n"
+
+
+def test_wrong_answer_gets_a_friendly_hint(capsys):
+    assert check_double(lambda x: x + 2) is False
+    out = capsys.readouterr().out
+    assert out.startswith("💡 아직 아닙니다 (not yet):") and "x = 0이면 0이어야 하는데 2입니다." in out
+    assert "정답" not in out
+
+
+@pytest.mark.parametrize("answer", [None, lambda x: (_ for _ in ()).throw(NotImplementedError)])
+def test_unfinished_exercise_says_todo(answer, capsys):
+    assert check_double(answer) is False
+    assert capsys.readouterr().out == f"✏️ {check._TODO}\n"
+
+
+def test_a_students_crash_is_reported_not_raised(capsys):
+    assert check_double(lambda x: 1 / 0) is False
+    assert "ZeroDivisionError: division by zero" in capsys.readouterr().out
+
+
+def test_expect_tensor_names_shape_and_type():
+    import torch
+
+    check.expect_tensor(torch.zeros(2, 3), (2, 3), "x")
+    with pytest.raises(check.Hint, match=r"모양\(shape\)이 \(2, 3\)이어야 하는데 \(3, 2\)"):
+        check.expect_tensor(torch.zeros(3, 2), (2, 3), "x")
+    with pytest.raises(check.Hint, match="torch.Tensor여야 합니다 .받은 것: list"):
+        check.expect_tensor([1], (1,), "x")
+
+
+def test_old_style_helpers_share_the_same_verdicts(capsys):
+    assert check._pass("좋아요") is True
+    assert check._fail("틀림") is False
+    assert check._fail(check._TODO) is False
+    assert check._call(lambda: 1 / 0)[1].startswith("함수가 오류를 냈습니다")
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["✅ 정답 (correct)! 좋아요", "💡 아직 아닙니다 (not yet): 틀림", f"✏️ {check._TODO}"]
+
+
+def test_in_a_notebook_the_verdict_is_a_coloured_box(monkeypatch):
+    shown = []
+    monkeypatch.setattr(check, "_in_notebook", lambda: True)
+    monkeypatch.setattr("IPython.display.display", lambda data, raw: shown.append(data))
+    check.correct("<b>")
+    assert shown[0]["text/plain"] == "✅ 정답 (correct)! <b>"
+    assert "workbook-check-correct" in shown[0]["text/html"] and "&lt;b&gt;" in shown[0]["text/html"]
+
+
+def code_cells(path: Path) -> list[dict]:
+    return [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+
+
+def is_solution(cell: dict) -> bool:
+    source = "".join(cell["source"])
+    return "solution" in cell["metadata"].get("tags", []) or source.startswith("# 풀이")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_solutions_are_tagged_and_collapsed(path):
+    """A solution cell: tag "solution", source hidden (collapsed), first line "# 풀이 (Solution)"."""
+    for cell in filter(is_solution, code_cells(path)):
+        source = "".join(cell["source"])
+        first = source.split("\n")[0]
+        assert "solution" in cell["metadata"].get("tags", []), f"{path.name}: untagged {first!r}"
+        assert cell["metadata"].get("jupyter", {}).get("source_hidden") is True, (
+            f"{path.name}: solution not collapsed: {first!r}")
+        assert first.startswith("# 풀이 (Solution)"), f"{path.name}: first line {first!r}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_checked_exercise_is_followed_by_its_solution(path):
+    cells = code_cells(path)
+    for i, cell in enumerate(cells):
+        if "helpers.check.check_" in "".join(cell["source"]) and not is_solution(cell):
+            assert i + 1 < len(cells) and is_solution(cells[i + 1]), (
+                f"{path.name}: the exercise cell {''.join(cell['source'])[:60]!r} has no solution "
+                "cell after it")
+
+
+def test_the_convention_test_sees_an_open_solution():
+    open_solution = {"metadata": {}, "source": ["# 풀이 (Solution)\n", "x = 1"]}
+    assert is_solution(open_solution)
+    assert open_solution["metadata"].get("jupyter", {}).get("source_hidden") is not True
