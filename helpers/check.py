@@ -478,3 +478,60 @@ def check_mix_embeddings(fn: Callable) -> str:
         expect(torch.allclose(mixed, (1 - weight) * emb_a + weight * emb_b, atol=1e-5),
                f"weight = {weight}에서 값이 다릅니다. weight = 0이면 A, 1이면 B 그대로여야 합니다.")
     return "섞는 비율로 두 프롬프트 사이를 부드럽게 오갈 수 있습니다."
+
+
+def check_iou(fn: Callable | None) -> bool:
+    """Return True if ``fn(a, b)`` is the intersection over union of two boolean masks.
+
+    Checked on overlapping, disjoint, identical and empty 64x64 masks (both empty: 1.0).
+    Introduced in 08_controlnet.
+    """
+    import numpy as np
+
+    if fn is None:
+        print(_TODO)
+        return False
+    a = np.zeros((64, 64), dtype=bool)
+    b = np.zeros((64, 64), dtype=bool)
+    a[10:30, 10:30] = True  # 400 pixels
+    b[20:40, 20:40] = True  # 400 pixels, 100 shared: IoU 100 / 700
+    far = np.zeros((64, 64), dtype=bool)
+    far[50:60, 50:60] = True
+    empty = np.zeros((64, 64), dtype=bool)
+    cases = [((a, b), 100 / 700, "겹치는 두 네모"), ((a, far), 0.0, "떨어진 두 네모"),
+             ((a, a), 1.0, "같은 마스크"), ((empty, empty), 1.0, "둘 다 빈 마스크")]
+    for (x, y), expected, name in cases:
+        answer, error = _call(fn, x, y)
+        if error:
+            return _fail(error)
+        try:
+            value = float(answer)
+        except (TypeError, ValueError):
+            return _fail(f"숫자 하나를 돌려주어야 합니다 (받은 것: {type(answer).__name__}).")
+        if not np.isfinite(value) or abs(value - expected) > 1e-6:
+            hint = " 둘 다 비었으면 합집합이 0이니 따로 1.0을 돌려주세요." if name == "둘 다 빈 마스크" else ""
+            return _fail(f"{name}: {expected:.4f}이어야 하는데 {value:.4f}입니다.{hint}")
+    return _pass("IoU는 자세 충실도(pose adherence)를 재는 자입니다.")
+
+
+def check_hands_up(pose) -> bool:
+    """Return True if ``pose`` (a helpers.figures.Pose) has both wrists above the nose.
+
+    Introduced in 08_controlnet.
+    """
+    from helpers.figures import Pose, inside_canvas, keypoints
+
+    if pose is None:
+        print(_TODO)
+        return False
+    if not isinstance(pose, Pose):
+        return _fail(f"Pose가 필요합니다 (받은 것: {type(pose).__name__}); edit_pose(...)의 결과를 넣으세요.")
+    points = keypoints(pose)
+    if not inside_canvas(points):
+        return _fail("손이나 발이 그림 밖으로 나갑니다: 목의 자리나 각도를 조금 줄이세요.")
+    nose_y = points[0, 1]
+    low = [name for name, i in (("오른쪽", 4), ("왼쪽", 7)) if points[i, 1] >= nose_y]
+    if low:
+        return _fail(f"{', '.join(low)} 손목이 코보다 아래에 있습니다 (y는 아래로 커집니다). "
+                     "upper_arm 각도를 150도 넘게 올려 보세요.")
+    return _pass("두 손이 머리 위에 있습니다.")
