@@ -89,3 +89,8 @@ from helpers.playground import make_picture, playground  # noqa: E402
 from helpers.prompt_grid import prompt_matrix, xy_grid  # noqa: E402
 
 __all__ += ["make_picture", "playground", "prompt_matrix", "xy_grid"]
+
+# 00_setup_check, for the classroom: presenter mode
+from helpers.presenter import present  # noqa: E402
+
+__all__ += ["present"]

@@ -72,7 +72,9 @@ def _show(kind: str, text: str) -> None:
         return
     from IPython.display import display
 
-    size = "1.1em"
+    from helpers.presenter import presenting
+
+    size = "1.6em" if presenting() else "1.1em"
     box = (f'<div class="workbook-check workbook-check-{kind}" style="background:{background};'
            f"border-left:6px solid {colour};padding:8px 12px;margin:4px 0;font-size:{size};"
            f'color:#202124">{html.escape(line)}</div>')

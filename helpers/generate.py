@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import torch
 from PIL import Image
+
+from helpers.presenter import presenting
 
 
 def check_size(width: int, height: int) -> tuple[int, int]:
@@ -27,6 +31,20 @@ def check_size(width: int, height: int) -> tuple[int, int]:
                 f"nearest valid {name}: {nearest}."
             )
     return width, height
+
+
+@contextlib.contextmanager
+def _quiet_steps(pipe: Any) -> Iterator[None]:
+    """In presenter mode, hide the pipeline's step progress bar for one call."""
+    if not presenting() or not hasattr(pipe, "set_progress_bar_config"):
+        yield
+        return
+    before = dict(getattr(pipe, "_progress_bar_config", None) or {})
+    pipe.set_progress_bar_config(**{**before, "disable": True})
+    try:
+        yield
+    finally:
+        pipe.set_progress_bar_config(**before)
 
 
 def generate(
@@ -58,8 +76,9 @@ def generate(
         kwargs.update(width=width, height=height)
     if isinstance(prompt, str):
         generator = torch.Generator("cpu").manual_seed(seed)
-        result = pipe(prompt, negative_prompt=negative_prompt, num_inference_steps=steps,
-                      guidance_scale=guidance, generator=generator, **kwargs)
+        with _quiet_steps(pipe):
+            result = pipe(prompt, negative_prompt=negative_prompt, num_inference_steps=steps,
+                          guidance_scale=guidance, generator=generator, **kwargs)
         return list(result.images)
     if batch < 1:
         raise ValueError(f"batch must be at least 1, got {batch!r}.")
@@ -72,7 +91,8 @@ def generate(
                     else None if negative_prompt is None else [negative_prompt] * len(chunk))
         generators = [torch.Generator("cpu").manual_seed(seed + start + i)
                       for i in range(len(chunk))]
-        result = pipe(chunk, negative_prompt=negative, num_inference_steps=steps,
-                      guidance_scale=guidance, generator=generators, **kwargs)
+        with _quiet_steps(pipe):
+            result = pipe(chunk, negative_prompt=negative, num_inference_steps=steps,
+                          guidance_scale=guidance, generator=generators, **kwargs)
         images += result.images
     return images
