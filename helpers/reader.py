@@ -156,8 +156,8 @@ def pose_iou(image, points: np.ndarray) -> float:
     return mask_iou(mask, person_mask(points, size=mask.shape[0]))
 
 
-def largest_component_share(mask: np.ndarray) -> tuple[int, float]:
-    """Return the number of 4-connected components in ``mask`` and the largest one's share."""
+def component_sizes(mask: np.ndarray) -> list[int]:
+    """Return the pixel counts of the 4-connected components of a boolean mask, in scan order."""
     labels = np.zeros(mask.shape, dtype=np.int32)
     sizes: list[int] = []
     h, w = mask.shape
@@ -175,6 +175,12 @@ def largest_component_share(mask: np.ndarray) -> tuple[int, float]:
                     labels[ny, nx] = label
                     stack.append((ny, nx))
         sizes.append(size)
+    return sizes
+
+
+def largest_component_share(mask: np.ndarray) -> tuple[int, float]:
+    """Return the number of 4-connected components in ``mask`` and the largest one's share."""
+    sizes = component_sizes(mask)
     if not sizes:
         return 0, 0.0
     return len(sizes), max(sizes) / float(sum(sizes))
