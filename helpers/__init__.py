@@ -90,7 +90,8 @@ from helpers.prompt_grid import prompt_matrix, xy_grid  # noqa: E402
 
 __all__ += ["make_picture", "playground", "prompt_matrix", "xy_grid"]
 
-# 00_setup_check, for the classroom: presenter mode
+# 00_setup_check, for the classroom: presenter mode and the generation cache
+from helpers.generation_cache import cache_info, use_cache  # noqa: E402
 from helpers.presenter import present  # noqa: E402
 
-__all__ += ["present"]
+__all__ += ["cache_info", "present", "use_cache"]

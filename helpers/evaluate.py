@@ -91,11 +91,12 @@ def speed_report(pipe, batch: int = 32, steps: int = RECOMMENDED_STEPS,
                  guidance: float = RECOMMENDED_GUIDANCE, repeats: int = 3) -> dict[str, float]:
     """Return images per second for batches of ``batch`` (best of ``repeats``, after a warm-up)."""
     prompts = random_captions(batch, seed=4321)
-    generate(pipe, prompts[:2], steps=2, guidance=guidance)
+    generate(pipe, prompts[:2], steps=2, guidance=guidance, cache=False)
     times = []
     for r in range(repeats):
         began = time.perf_counter()
-        generate(pipe, prompts, seed=r * batch, steps=steps, guidance=guidance, batch=batch)
+        generate(pipe, prompts, seed=r * batch, steps=steps, guidance=guidance, batch=batch,
+                 cache=False)  # timed: never from the generation cache
         times.append(time.perf_counter() - began)
     return {"batch": batch, "steps": steps, "guidance": guidance,
             "images_per_second": round(batch / min(times), 2),

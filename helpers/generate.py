@@ -1,4 +1,4 @@
-"""Generating images with a loaded pipeline, with the size check every generation goes through."""
+"""Generating images with a loaded pipeline: the size check every generation goes through, and the cache."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from PIL import Image
 
+from helpers.generation_cache import cached_call
 from helpers.presenter import presenting
 
 
@@ -58,6 +59,7 @@ def generate(
     seed: int = 0,
     batch: int = 32,
     negative_prompt: str | list[str] | None = None,
+    cache: bool | None = None,
     **kwargs: Any,
 ) -> list[Image.Image]:
     """Return the PIL images ``pipe`` makes for ``prompt`` with fixed seeds.
@@ -66,7 +68,9 @@ def generate(
     so each picture depends only on its prompt and seed, not on the batch it was made in;
     the list is run ``batch`` prompts at a time. Sizes default to the pipeline's own;
     given sizes go through ``check_size`` first. Extra keyword arguments (``image=``,
-    ``mask_image=``...) go to the pipeline.
+    ``mask_image=``...) go to the pipeline. The same call on the same model is answered
+    from the disk cache (``helpers.generation_cache``; on unless ``WORKBOOK_CACHE=off``);
+    ``cache=False`` always runs the model (for timing, or to show a seed reproduces).
     Introduced in 00_setup_check.
     """
     if width is not None or height is not None:
@@ -74,16 +78,28 @@ def generate(
         default = pipe.unet.config.sample_size * scale
         width, height = check_size(width or default, height or default)
         kwargs.update(width=width, height=height)
+    if not isinstance(prompt, str):
+        if batch < 1:
+            raise ValueError(f"batch must be at least 1, got {batch!r}.")
+        if isinstance(negative_prompt, list) and len(negative_prompt) != len(prompt):
+            raise ValueError(f"{len(prompt)} prompts but {len(negative_prompt)} negative prompts.")
+    call = {**kwargs, "prompt": prompt, "negative_prompt": negative_prompt, "steps": steps,
+            "guidance": guidance, "seed": seed}
+    if not isinstance(prompt, str):
+        call["batch"] = min(batch, len(prompt))  # the chunks actually run
+    return cached_call(pipe, call, lambda: _run(pipe, prompt, steps, guidance, seed, batch,
+                                                negative_prompt, kwargs), cache)
+
+
+def _run(pipe: Any, prompt: str | list[str], steps: int, guidance: float, seed: int, batch: int,
+         negative_prompt: str | list[str] | None, kwargs: dict[str, Any]) -> list[Image.Image]:
+    """Run the pipeline for ``generate`` (no cache): one call, or the list in chunks."""
     if isinstance(prompt, str):
         generator = torch.Generator("cpu").manual_seed(seed)
         with _quiet_steps(pipe):
             result = pipe(prompt, negative_prompt=negative_prompt, num_inference_steps=steps,
                           guidance_scale=guidance, generator=generator, **kwargs)
         return list(result.images)
-    if batch < 1:
-        raise ValueError(f"batch must be at least 1, got {batch!r}.")
-    if isinstance(negative_prompt, list) and len(negative_prompt) != len(prompt):
-        raise ValueError(f"{len(prompt)} prompts but {len(negative_prompt)} negative prompts.")
     images: list[Image.Image] = []
     for start in range(0, len(prompt), batch):
         chunk = list(prompt[start:start + batch])

@@ -93,9 +93,9 @@ def test_generate_hides_the_step_bar_only_while_presenting(tiny_pipeline_dir, ca
     from diffusers import StableDiffusionPipeline
 
     pipe = StableDiffusionPipeline.from_pretrained(tiny_pipeline_dir)
-    helpers.generate(pipe, "a circle", steps=2)
+    helpers.generate(pipe, "a circle", steps=2, cache=False)
     assert "2/2" in capfd.readouterr().err
     helpers.present()
-    helpers.generate(pipe, "a circle", steps=2)
+    helpers.generate(pipe, "a circle", steps=2, cache=False)
     assert "2/2" not in capfd.readouterr().err
     assert pipe._progress_bar_config == {}  # the pipeline's own setting is put back
