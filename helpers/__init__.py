@@ -95,3 +95,23 @@ from helpers.generation_cache import cache_info, use_cache  # noqa: E402
 from helpers.presenter import present  # noqa: E402
 
 __all__ += ["cache_info", "present", "use_cache"]
+
+# 07_failure_cases
+from helpers.attention_maps import (  # noqa: E402
+    attention_overlay,
+    capture_cross_attention,
+    mass_share,
+    prompt_tokens,
+    word_map,
+    word_positions,
+)
+from helpers.two_objects import (  # noqa: E402
+    count_objects,
+    object_mask,
+    outcome_shares,
+    two_object_outcome,
+)
+
+__all__ += ["attention_overlay", "capture_cross_attention", "count_objects", "mass_share",
+            "object_mask", "outcome_shares", "prompt_tokens", "two_object_outcome", "word_map",
+            "word_positions"]

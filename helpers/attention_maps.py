@@ -265,7 +265,8 @@ def mass_share(heat, mask) -> float:
     """Return the share of a map's total mass that lies where ``mask`` is True.
 
     A map spread evenly would give the mask's area share; more means it concentrates
-    there. Introduced in 07_failure_cases.
+    there.
+    Introduced in 07_failure_cases.
     """
     heat = np.asarray(heat, dtype=np.float64)
     mask = np.asarray(mask, dtype=bool)

@@ -537,3 +537,84 @@ def check_hands_up(pose) -> bool:
         return _fail(f"{', '.join(low)} 손목이 코보다 아래에 있습니다 (y는 아래로 커집니다). "
                      "upper_arm 각도를 150도 넘게 올려 보세요.")
     return _pass("두 손이 머리 위에 있습니다.")
+
+
+def check_mass_share(fn: Callable | None) -> bool:
+    """Return True if ``fn(heat, mask)`` is the share of a map's total mass inside a boolean mask.
+
+    Checked on a random map, an even map (share = the mask's area), the same map scaled
+    by 10 (the share must not change) and a mask covering everything (share 1).
+    Introduced in 07_failure_cases.
+    """
+    import numpy as np
+
+    if fn is None:
+        print(_TODO)
+        return False
+    heat = np.random.default_rng(0).random((8, 8))
+    mask = np.zeros((8, 8), dtype=bool)
+    mask[2:5, 1:7] = True
+    share = float(heat[mask].sum() / heat.sum())
+    cases = [((heat, mask), share, "무작위 지도"), ((np.ones((8, 8)), mask), float(mask.mean()), "고른 지도"),
+             ((heat * 10, mask), share, "10배 한 지도"), ((heat, np.ones((8, 8), dtype=bool)), 1.0, "전체 마스크")]
+    for args, expected, name in cases:
+        answer, error = _call(fn, *args)
+        if error:
+            return _fail(error)
+        try:
+            value = float(answer)
+        except (TypeError, ValueError):
+            return _fail(f"숫자 하나를 돌려주어야 합니다 (받은 것: {type(answer).__name__}).")
+        if not np.isfinite(value) or abs(value - expected) > 1e-6:
+            return _fail(f"{name}: {expected:.4f}이어야 하는데 {value:.4f}입니다. "
+                         "마스크 안의 합을 지도 전체의 합으로 나누세요.")
+    return _pass("고르게 퍼진 지도라면 마스크의 넓이 비율과 같고, 그보다 크면 그곳에 모인 것입니다.")
+
+
+def check_split_two(fn: Callable | None) -> bool:
+    """Return True if ``fn(caption)`` splits a two-object caption into its two one-object captions.
+
+    ``"a red circle at the left and a blue square at the right on a white background"`` gives
+    ``("a small red circle at the left on a white background",
+    "a small blue square at the right on a white background")``; checked on 20 seeded captions.
+    Introduced in 07_failure_cases.
+    """
+    import random
+
+    from helpers.shapes import caption, caption_two, random_two_shapes
+
+    if fn is None:
+        print(_TODO)
+        return False
+    rng = random.Random(0)
+    for _ in range(20):
+        item = random_two_shapes(rng)
+        text = caption_two(item)
+        expected = tuple(caption(half) for half in item.halves())
+        answer, error = _call(fn, text)
+        if error:
+            return _fail(error)
+        if not isinstance(answer, (tuple, list)) or len(answer) != 2:
+            return _fail(f"캡션 두 개의 튜플 (왼쪽, 오른쪽)을 돌려주세요 (받은 것: {answer!r}).")
+        got = tuple(" ".join(str(a).lower().split()) for a in answer)
+        if got != expected:
+            return _fail(f"{text!r}에서 {expected!r}가 나와야 하는데 {got!r}입니다. "
+                         "두 물체는 모두 small이고, 자리(at the left / at the right)와 배경을 그대로 씁니다.")
+    return _pass("한 물체짜리 캡션 두 개는 모델이 학습에서 본 문장입니다.")
+
+
+def check_best_fix(answer: str | None, fixes: dict[str, dict[str, float]], key: str = "all") -> bool:
+    """Return True if ``answer`` names the row of ``fixes`` with the highest ``key`` value.
+
+    ``fixes`` is the notebook's measured table (row name -> {column: value}).
+    Introduced in 07_failure_cases.
+    """
+    if answer is None:
+        print(_TODO)
+        return False
+    if answer not in fixes:
+        return _fail(f"{answer!r}는 표에 없는 줄입니다. 다음 중에서 고르세요: {', '.join(fixes)}.")
+    best = max(fixes.values(), key=lambda row: row[key])[key]
+    if fixes[answer][key] < best:
+        return _fail(f"{answer!r}의 {key}는 {fixes[answer][key]:.2f}인데, 더 높은 줄이 있습니다 ({best:.2f}).")
+    return _pass(f"{answer!r}: {key} {best:.2f}.")

@@ -36,8 +36,10 @@ def object_mask(image) -> np.ndarray:
 
 
 def count_objects(image, min_share: float = PRESENT) -> int:
-    """Return how many separate objects a picture holds: 4-connected non-background regions
-    covering at least ``min_share`` of the picture (smaller specks are not counted).
+    """Return how many separate objects a picture holds (specks are not counted).
+
+    An object is a 4-connected region of non-background pixels covering at least
+    ``min_share`` of the picture.
 
     Introduced in 07_failure_cases.
     """
@@ -91,7 +93,8 @@ def outcome_shares(prompts: Sequence[str], images: Sequence) -> dict[str, float]
     """Return the share of pictures in each two-object outcome (layouts, colours, background leak).
 
     Keys: the four layouts, "colours right" and "colours swapped" (both out of all
-    pictures) and "background leak". Introduced in 07_failure_cases.
+    pictures) and "background leak".
+    Introduced in 07_failure_cases.
     """
     if len(prompts) != len(images):
         raise ValueError(f"{len(prompts)} prompts but {len(images)} images")
