@@ -2,6 +2,10 @@
 #   make lab    create .venv if missing, install the workbook, open JupyterLab on notebooks/
 #   make test   create .venv if missing, install with dev extras, run unit tests + nbval offline
 # A headless server: make lab LAB_ARGS="--no-browser --ip=127.0.0.1"
+# For instructors:
+#   make warm   run every notebook once so helpers.generate's disk cache holds its pictures
+#   make build  execute every notebook (full mode) into build/: .ipynb + .html handouts
+#               (make build FAST=1: the quick fast-mode run the tests use)
 #
 # torch: constraints/cpu.txt pins the CPU wheel here. The pin is NOT in pyproject.toml, so
 # Colab (pip install -e .) keeps its own CUDA torch.
@@ -17,7 +21,7 @@ LAB_ARGS ?=
 STAMP := $(VENV)/.installed
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: lab test pytest lint eval train-mini-sd install install-dev clean-venv
+.PHONY: lab test pytest lint eval train-mini-sd install install-dev clean-venv warm build browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,21 +40,58 @@ install-dev: $(STAMP_DEV)
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/ $(LAB_ARGS)
 
-test: $(STAMP_DEV)
+test: $(STAMP_DEV) browser
 	@$(MAKE) --no-print-directory pytest
 
-# Unit tests and every notebook, offline and in fast mode; pytest's exit 5 (nothing collected)
-# fails like any other non-zero exit.
+# Unit tests and every notebook, offline and in fast mode, generation cache off; pytest's exit 5
+# (nothing collected) fails like any other non-zero exit. -rs prints why a test was skipped.
 pytest:
-	@HF_HUB_OFFLINE=1 WORKBOOK_FAST=1 $(PYTEST) tests notebooks --nbval-lax --durations=15; \
+	@HF_HUB_OFFLINE=1 WORKBOOK_FAST=1 WORKBOOK_CACHE=off WORKBOOK_BROWSER_TEST=$(BROWSER) $(PYTEST) tests notebooks --nbval-lax --durations=15 -rs; \
 	status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests (exit 5); that is a failure" >&2; fi; \
 	exit $$status
 
+# The browser test (tests/test_browser.py) drives Debian's chromium through playwright. Install
+# chromium (and a Korean font for readable screenshots) with apt where that is possible; else say
+# why the test will be skipped. BROWSER=0 leaves the browser out (the test then skips, saying so).
+BROWSER ?= 1
+BROWSER_PACKAGES := chromium fonts-nanum
+browser:
+ifeq ($(BROWSER),0)
+	@echo "browser test: off (BROWSER=0)"
+else
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then \
+		echo "browser test: using $$(command -v chromium || command -v chromium-browser)"; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+		echo "browser test will be skipped: chromium is not installed and there is no apt-get here"; \
+	else \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else \
+			echo "browser test will be skipped: installing chromium needs root (sudo apt-get install $(BROWSER_PACKAGES))"; exit 0; fi; \
+		echo "browser test: installing $(BROWSER_PACKAGES) with apt-get (once)"; \
+		$$SUDO timeout 600 apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO timeout 900 apt-get install -y -qq --no-install-recommends $(BROWSER_PACKAGES) >/dev/null \
+		|| echo "browser test will be skipped: apt-get could not install chromium"; \
+	fi
+endif
+
+# Before class: run every notebook (full mode unless FAST=1) on this machine's backend, so each
+# helpers.generate call is answered from the disk cache (.cache/generations or $WORKBOOK_CACHE).
+FAST ?= 0
+NOTEBOOKS ?=
+FAST_FLAG = $(if $(filter 1 yes true,$(FAST)),--fast,)
+warm: $(STAMP)
+	$(BIN)/python tools/run_notebooks.py warm $(FAST_FLAG) $(NOTEBOOKS)
+
+# Handouts: every notebook executed (full mode; FAST=1 for the quick run) into build/ as .ipynb
+# and .html with build/index.html; one progress line per notebook with its wall time. The cache
+# is off here, so the handouts show real runs and real times.
+build: $(STAMP)
+	$(BIN)/python tools/run_notebooks.py build $(FAST_FLAG) $(NOTEBOOKS)
+
 # The bundled model's benchmark (minutes): adherence grid, people, variety, speed, memory;
 # rewrites data/models/mini-sd/README.md and evaluation.json from what it measured.
 eval: $(STAMP)
-	HF_HUB_OFFLINE=1 $(BIN)/python -m helpers.evaluate --write-card
+	HF_HUB_OFFLINE=1 WORKBOOK_CACHE=off $(BIN)/python -m helpers.evaluate --write-card
 
 # Retrain the bundled model (about an hour on 2 CPU cores; re-run to resume from runs/mini-sd/).
 train-mini-sd: $(STAMP)

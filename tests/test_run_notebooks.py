@@ -1,0 +1,65 @@
+"""tools/run_notebooks.py: handouts (build) with a progress line per notebook, and warm."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def notebook(path: Path, *cells: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# t"), *(nbformat.v4.new_code_cell(c) for c in cells)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    return subprocess.run([sys.executable, str(ROOT / "tools" / "run_notebooks.py"), *args],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})})
+
+
+def test_build_writes_executed_notebooks_html_and_progress_lines(tmp_path):
+    good = notebook(tmp_path / "a_good.ipynb",
+                    "import os\nprint('mode', os.environ['WORKBOOK_FAST'], os.environ['WORKBOOK_CACHE'])",
+                    "from PIL import Image\nImage.new('RGB', (8, 8), 'red')")
+    bad = notebook(tmp_path / "b_bad.ipynb", "print('before')", "1 / 0", "print('never')")
+    out = tmp_path / "build"
+    result = run("build", "--fast", str(good), str(bad), "--out", str(out))
+    assert result.returncode == 1, result.stderr  # one notebook failed
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("[1/2] a_good: ok in ") and line.endswith(" s") for line in lines)
+    assert any(line.startswith("[2/2] b_bad: FAILED: ") and "ZeroDivisionError" in line for line in lines)
+    assert lines[-1].startswith("build: 1/2 notebooks ok in ") and lines[-1].endswith("failed: b_bad")
+    executed = nbformat.read(out / "a_good.ipynb", 4)
+    assert executed.cells[1].outputs[0]["text"] == "mode 1 off\n"  # fast mode, cache off
+    assert "image/png" in executed.cells[2].outputs[0]["data"]
+    html = (out / "a_good.html").read_text()
+    assert "mode 1 off" in html and "data:image/png;base64" in html
+    partial = nbformat.read(out / "b_bad.ipynb", 4)
+    assert partial.cells[1].outputs[0]["text"] == "before\n" and not partial.cells[3].outputs
+    index = (out / "index.html").read_text()
+    assert 'href="a_good.html"' in index and "FAILED" in index
+
+
+def test_warm_needs_the_cache_on(tmp_path):
+    good = notebook(tmp_path / "a.ipynb", "import os\nassert os.environ.get('WORKBOOK_CACHE') != 'off'")
+    result = run("warm", "--fast", str(good), env={"WORKBOOK_CACHE": "off"})
+    assert result.returncode == 2 and "cache is off" in result.stderr
+    result = run("warm", "--fast", str(good), env={"WORKBOOK_CACHE": str(tmp_path / "cache")})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"warming the generation cache in {tmp_path / 'cache'}" in result.stdout
+    assert "[1/1] a: ok in " in result.stdout
+
+
+def test_unknown_notebook_names_say_which_exist():
+    result = run("build", "99_nothing")
+    assert result.returncode != 0 and "00_setup_check" in result.stderr

@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""Run every notebook top to bottom: handouts (``build``) or a warm generation cache (``warm``).
+
+    python tools/run_notebooks.py build            # full mode: build/<name>.ipynb + .html, index
+    python tools/run_notebooks.py build --fast     # the same in fast mode (WORKBOOK_FAST=1)
+    python tools/run_notebooks.py warm             # run everything so helpers.generate caches it
+    python tools/run_notebooks.py build 03_reverse_diffusion   # only some notebooks
+
+``make build`` and ``make warm`` call this. Each notebook runs in a fresh kernel with
+notebooks/ as its working folder, like JupyterLab, and prints one progress line with its wall
+time (the kernel's own log goes to build/logs/). ``build`` runs with the generation cache off (WORKBOOK_CACHE=off), so the handouts show
+what the model really did and how long it took; ``warm`` runs with the cache on and writes only
+the cache. Both keep going after a failing notebook and exit 1 at the end if any failed.
+``--record`` writes the measured times into tools/timings.json, which the README table quotes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+BUILD_DIR = REPO_ROOT / "build"
+TIMINGS = REPO_ROOT / "tools" / "timings.json"
+
+
+def notebooks(names: list[str] | None = None) -> list[Path]:
+    """Return the notebooks to run: all of notebooks/*.ipynb in order, or those named."""
+    every = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+    if not names:
+        return every
+    chosen = []
+    for name in names:
+        if name.endswith(".ipynb") and Path(name).is_file():  # a path to any notebook
+            chosen.append(Path(name).resolve())
+            continue
+        stem = Path(name).stem
+        match = [p for p in every if p.stem == stem or p.stem.startswith(stem + "_")]
+        if len(match) != 1:
+            known = ", ".join(p.stem for p in every)
+            raise SystemExit(f"no single notebook called {name!r}; the notebooks are: {known}")
+        chosen += match
+    return chosen
+
+
+def execute(path: Path, fast: bool, cache: bool, timeout: int,
+            log: Path | None = None) -> tuple[nbformat.NotebookNode, str | None]:
+    """Return (executed notebook, error or None); the notebook keeps the outputs up to an error.
+
+    The kernel process's own stdout/stderr (not the cells' outputs) go to ``log`` if given.
+    """
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    nb = nbformat.read(path, as_version=4)
+    env = {"WORKBOOK_FAST": "1" if fast else "0"}
+    if not cache:
+        env["WORKBOOK_CACHE"] = "off"
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)  # the kernel inherits this process's environment
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    stream = log.open("w") if log is not None else None
+    try:
+        client.execute(**({"stdout": stream, "stderr": stream} if stream else {}))
+        error = None
+    except (CellExecutionError, CellTimeoutError, DeadKernelError) as failure:
+        error = str(failure).strip().splitlines()[-1][:300] if str(failure).strip() else repr(failure)
+    finally:
+        if stream is not None:
+            stream.close()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return nb, error
+
+
+def write_html(nb: nbformat.NotebookNode, target: Path) -> None:
+    """Write ``nb`` as a stand-alone HTML page (JupyterLab's look)."""
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    target.write_text(body, encoding="utf-8")
+
+
+def write_index(rows: list[dict], out: Path, fast: bool) -> None:
+    """Write build/index.html linking every handout with its time and status."""
+    mode = "fast mode (WORKBOOK_FAST=1)" if fast else "full mode"
+    items = "\n".join(
+        f'<tr><td><a href="{r["name"]}.html">{r["name"]}</a></td><td>{r["seconds"]:.0f} s</td>'
+        f'<td>{"ok" if r["error"] is None else "FAILED: " + r["error"]}</td></tr>' for r in rows)
+    out.write_text(
+        "<!doctype html><meta charset='utf-8'><title>sd-workbook handouts</title>"
+        f"<h1>sd-workbook — 실행된 노트북 (executed notebooks)</h1><p>{mode}, "
+        f"{datetime.date.today()}</p><table border=1 cellpadding=4><tr><th>notebook</th>"
+        f"<th>wall time</th><th>result</th></tr>\n{items}\n</table>\n", encoding="utf-8")
+
+
+def record(rows: list[dict], fast: bool) -> None:
+    """Merge the measured wall times into tools/timings.json (seconds per notebook and mode)."""
+    data = json.loads(TIMINGS.read_text()) if TIMINGS.exists() else {}
+    key = "cpu_fast_s" if fast else "cpu_full_s"
+    machine = f"{os.cpu_count()}-core {platform.machine()} CPU, shared"
+    for r in rows:
+        if r["error"] is None:
+            entry = data.setdefault(r["name"], {})
+            entry[key] = round(r["seconds"])
+            entry[key.replace("_s", "_measured")] = f"{datetime.date.today()}, {machine}"
+    TIMINGS.write_text(json.dumps(dict(sorted(data.items())), indent=2, ensure_ascii=False) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the notebooks as asked; return 0 if every one ran without an error."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("what", choices=["build", "warm"])
+    parser.add_argument("notebooks", nargs="*", help="names, NN prefixes or .ipynb paths (default: all)")
+    parser.add_argument("--fast", action="store_true", help="WORKBOOK_FAST=1 (the tests' mode)")
+    parser.add_argument("--out", type=Path, default=BUILD_DIR, help="where build writes")
+    parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
+    parser.add_argument("--record", action="store_true", help="write times to tools/timings.json")
+    args = parser.parse_intermixed_args(argv)
+
+    paths = notebooks(args.notebooks)
+    cache = args.what == "warm"
+    if cache:
+        sys.path.insert(0, str(REPO_ROOT))
+        from helpers.generation_cache import cache_dir
+
+        folder = cache_dir()
+        if folder is None:
+            print("make warm: the generation cache is off (WORKBOOK_CACHE=off); nothing to warm.",
+                  file=sys.stderr)
+            return 2
+        print(f"warming the generation cache in {folder}")
+    else:
+        args.out.mkdir(parents=True, exist_ok=True)
+    mode = "fast" if args.fast else "full"
+    rows = []
+    began = time.perf_counter()
+    for i, path in enumerate(paths, 1):
+        print(f"[{i}/{len(paths)}] {path.stem} ({mode} mode) ...", flush=True)
+        start = time.perf_counter()
+        logs = (args.out if not cache else Path(folder)) / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        nb, error = execute(path, args.fast, cache, args.timeout, logs / f"{path.stem}.kernel.log")
+        seconds = time.perf_counter() - start
+        if not cache:
+            nbformat.write(nb, args.out / path.name)
+            write_html(nb, args.out / f"{path.stem}.html")
+        rows.append({"name": path.stem, "seconds": seconds, "error": error})
+        status = "ok" if error is None else f"FAILED: {error}"
+        print(f"[{i}/{len(paths)}] {path.stem}: {status} in {seconds:.1f} s", flush=True)
+    if not cache:
+        write_index(rows, args.out / "index.html", args.fast)
+        print(f"handouts: {args.out}/ (index.html, one .ipynb and .html per notebook)")
+    if args.record:
+        record(rows, args.fast)
+    failed = [r["name"] for r in rows if r["error"] is not None]
+    total = time.perf_counter() - began
+    print(f"{args.what}: {len(rows) - len(failed)}/{len(rows)} notebooks ok in {total:.0f} s"
+          + (f"; failed: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
