@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""Keep the README's notebook table and each notebook's closing "next" link in step with the notebooks.
+
+    python tools/navigation.py            # rewrite the README table and the "next" links
+    python tools/navigation.py --check    # exit 1 and say what is out of step
+
+Everything comes from the notebooks themselves (notebooks/*.ipynb, in file-name order):
+
+- title: the first line of the first markdown cell ("# 03. ...");
+- goal: ``metadata.workbook.goal`` if the notebook has one (a single line), else the first
+  sentence under "## 이 노트북에서 배우는 것" (or, lacking that heading, under the title);
+- CPU time: measured wall times from tools/timings.json, written by
+  ``python tools/run_notebooks.py build [--fast] --record`` ("not measured" where there is none);
+- GPU time: ``gpu`` in tools/timings.json when someone measured it on a GPU, else "not measured";
+- the Open-in-Colab link: the same link as the notebook's badge (tools/stamp_notebooks.py).
+
+The table sits in README.md between ``<!-- notebook-table:start -->`` and
+``<!-- notebook-table:end -->``. The "next" link is the last line of each notebook's last
+markdown cell, starting ``**다음 (next):**``; the last notebook points back to the README list.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+README = REPO_ROOT / "README.md"
+TIMINGS = REPO_ROOT / "tools" / "timings.json"
+START, END = "<!-- notebook-table:start -->", "<!-- notebook-table:end -->"
+NEXT = "**다음 (next):**"
+LEARN = "이 노트북에서 배우는 것"
+
+
+def _stamper():
+    spec = importlib.util.spec_from_file_location("stamp_notebooks", REPO_ROOT / "tools" / "stamp_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def title(nb: nbformat.NotebookNode, path: Path) -> str:
+    """Return the notebook's title: its first markdown line without the leading '#'."""
+    first = next((c for c in nb.cells if c.cell_type == "markdown"), None)
+    if first is None or not first.source.startswith("# "):
+        raise ValueError(f"{path.name}: the first markdown cell must start with '# <title>'")
+    return first.source.split("\n", 1)[0][2:].strip()
+
+
+def goal(nb: nbformat.NotebookNode, path: Path) -> str:
+    """Return the notebook's one-line goal (metadata.workbook.goal, else the first sentence taught)."""
+    given = nb.metadata.get("workbook", {}).get("goal")
+    if given:
+        return " ".join(str(given).split())
+    first = next(c for c in nb.cells if c.cell_type == "markdown")
+    lines = first.source.split("\n")
+    at = next((i for i, line in enumerate(lines) if LEARN in line), 0)  # else after the title
+    text = next((line.strip() for line in lines[at + 1:] if line.strip()
+                 and not line.lstrip().startswith(("#", "<!--", "[![", "|", "**"))), "")
+    if not text:
+        raise ValueError(f"{path.name}: no goal; add metadata.workbook.goal or a line under '## {LEARN}'")
+    sentence = re.split(r"(?<=[.!?다])\s", text, maxsplit=1)[0]
+    return sentence
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
+def cpu_time(stem: str, timings: dict) -> str:
+    """Return "fast X, full Y" from the measured times; what was not measured is said so."""
+    entry = timings.get(stem, {})
+    parts = [f"{mode} {_minutes(entry[f'cpu_{mode}_s'])}" for mode in ("fast", "full")
+             if f"cpu_{mode}_s" in entry]
+    if not parts:
+        return "not measured"
+    if len(parts) == 1:
+        parts.append(f"{'full' if parts[0].startswith('fast') else 'fast'} not measured")
+    return ", ".join(parts)
+
+
+def gpu_time(stem: str, timings: dict) -> str:
+    """Return the measured GPU time, or "not measured"."""
+    entry = timings.get(stem, {})
+    return _minutes(entry["gpu_full_s"]) if "gpu_full_s" in entry else "not measured"
+
+
+def load_notebooks() -> list[tuple[Path, nbformat.NotebookNode]]:
+    """Return every notebook, in order, with its parsed contents."""
+    return [(p, nbformat.read(p, as_version=4)) for p in sorted(NOTEBOOK_DIR.glob("*.ipynb"))]
+
+
+def readme_table(books: list[tuple[Path, nbformat.NotebookNode]]) -> str:
+    """Return the markdown of the README's notebook table (between the markers, inclusive)."""
+    stamper = _stamper()
+    url, branch = stamper.default_repo()
+    timings = json.loads(TIMINGS.read_text()) if TIMINGS.exists() else {}
+    rows = [
+        "| notebook | goal | CPU time (2-core, measured) | GPU time | Colab |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for path, nb in books:
+        badge = stamper.badge_markdown(url, branch, path.name).split("\n")[1]
+        link = re.search(r"\]\((https://colab[^)]+)\)$", badge).group(1)
+        cells = [f"[{title(nb, path)}](notebooks/{path.name})", goal(nb, path).replace("|", "\\|"),
+                 cpu_time(path.stem, timings), gpu_time(path.stem, timings), f"[Open in Colab]({link})"]
+        rows.append("| " + " | ".join(cells) + " |")
+    note = ("Generated by `python tools/navigation.py` from the notebooks and `tools/timings.json` "
+            "(fast = `WORKBOOK_FAST=1`, the tests' mode; full = what a student runs). No GPU was "
+            "available to measure GPU times; each notebook's first cell gives its authors' estimate.")
+    return "\n".join([START, *rows, "", note, END])
+
+
+def next_line(books: list[tuple[Path, nbformat.NotebookNode]], i: int) -> str:
+    """Return the closing "next" line of notebook ``i``."""
+    if i + 1 < len(books):
+        path, nb = books[i + 1]
+        return f"{NEXT} [{title(nb, path)}]({path.name}) — {goal(nb, path)}"
+    return f"{NEXT} 마지막 노트북입니다. 전체 목록: [README의 노트북 표](../README.md#notebooks)"
+
+
+def with_next_line(source: str, line: str) -> str:
+    """Return markdown ``source`` ending with ``line`` in place of any old "next" line."""
+    kept = [ln for ln in source.rstrip("\n").split("\n")
+            if not ln.startswith(NEXT) and not ln.startswith("**다음:**")]
+    while kept and not kept[-1].strip():
+        kept.pop()
+    return "\n".join([*kept, "", line]) if kept else line
+
+
+def out_of_step(write: bool) -> list[str]:
+    """Return what is out of step (README table, "next" links); fix it too when ``write``."""
+    books = load_notebooks()
+    stale = []
+    text = README.read_text(encoding="utf-8")
+    table = readme_table(books)
+    if START not in text or END not in text:
+        raise SystemExit(f"README.md has no {START} ... {END} markers for the notebook table")
+    head, rest = text.split(START, 1)
+    current = START + rest.split(END, 1)[0] + END
+    if current != table:
+        stale.append("README.md notebook table")
+        if write:
+            README.write_text(head + table + rest.split(END, 1)[1], encoding="utf-8")
+    for i, (path, nb) in enumerate(books):
+        last = next((c for c in reversed(nb.cells) if c.cell_type == "markdown"), None)
+        if last is None:
+            raise SystemExit(f"{path.name} has no markdown cell to end with the next link")
+        wanted = with_next_line(last.source, next_line(books, i))
+        if last.source != wanted:
+            stale.append(f"{path.name}: closing next link")
+            if write:
+                last.source = wanted
+                nbformat.write(nb, path)
+    return stale
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Rewrite (or with --check only report) the README table and the next links."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--check", action="store_true", help="only report what is out of step")
+    args = parser.parse_args(argv)
+    stale = out_of_step(write=not args.check)
+    for item in stale:
+        print(f"{'out of step' if args.check else 'updated'}: {item}")
+    if args.check and stale:
+        print("run: python tools/navigation.py", file=sys.stderr)
+    return 1 if args.check and stale else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
