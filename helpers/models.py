@@ -34,7 +34,7 @@ class ModelEntry:
     probe_file: str = "model_index.json"  # a file whose presence in the cache means "cached"
     local_dir: str | None = None  # path of a bundled model
     notes: str = ""
-    kind: str = field(default="pipeline")  # pipeline | controlnet | lora | clip
+    kind: str = field(default="pipeline")  # pipeline | controlnet | lora | clip | safety
 
 
 REGISTRY: dict[str, ModelEntry] = {
@@ -145,6 +145,20 @@ REGISTRY: dict[str, ModelEntry] = {
             local_dir=str(BUNDLED_CONTROLNET_DIR),
             kind="controlnet",
             notes="Bundled mini pose ControlNet for mini-sd (ControlNetModel.from_unet), trained here.",
+        ),
+        ModelEntry(
+            key="safety-checker",
+            hub_id="CompVis/stable-diffusion-safety-checker",
+            pipeline_class="StableDiffusionSafetyChecker",
+            tasks=("safety",),
+            licence="not stated (its model card: 'More information needed')",
+            dtype="float16",
+            steps=0,
+            guidance=0.0,
+            probe_file="config.json",
+            kind="safety",
+            notes="SD's NSFW safety checker: CLIP ViT-L/14 image encoder + 17 fixed concept embeddings; "
+            "flagged pictures come back black. The workbook's pipelines load without it (10 shows why).",
         ),
     )
 }
