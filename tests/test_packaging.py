@@ -49,6 +49,7 @@ def test_pyproject_and_environment_list_the_same_packages():
         "matplotlib",
         "accelerate",
         "safetensors",
+        "invisible-watermark",
         "nbval",
         "pytest",
         "ruff",
