@@ -539,7 +539,8 @@ def check_hands_up(pose) -> bool:
     return _pass("두 손이 머리 위에 있습니다.")
 
 
-def check_mass_share(fn: Callable | None) -> bool:
+@checker
+def check_mass_share(fn: Callable) -> str:
     """Return True if ``fn(heat, mask)`` is the share of a map's total mass inside a boolean mask.
 
     Checked on a random map, an even map (share = the mask's area), the same map scaled
@@ -548,9 +549,6 @@ def check_mass_share(fn: Callable | None) -> bool:
     """
     import numpy as np
 
-    if fn is None:
-        print(_TODO)
-        return False
     heat = np.random.default_rng(0).random((8, 8))
     mask = np.zeros((8, 8), dtype=bool)
     mask[2:5, 1:7] = True
@@ -558,20 +556,18 @@ def check_mass_share(fn: Callable | None) -> bool:
     cases = [((heat, mask), share, "무작위 지도"), ((np.ones((8, 8)), mask), float(mask.mean()), "고른 지도"),
              ((heat * 10, mask), share, "10배 한 지도"), ((heat, np.ones((8, 8), dtype=bool)), 1.0, "전체 마스크")]
     for args, expected, name in cases:
-        answer, error = _call(fn, *args)
-        if error:
-            return _fail(error)
+        answer = call(fn, *args)
         try:
             value = float(answer)
         except (TypeError, ValueError):
-            return _fail(f"숫자 하나를 돌려주어야 합니다 (받은 것: {type(answer).__name__}).")
-        if not np.isfinite(value) or abs(value - expected) > 1e-6:
-            return _fail(f"{name}: {expected:.4f}이어야 하는데 {value:.4f}입니다. "
-                         "마스크 안의 합을 지도 전체의 합으로 나누세요.")
-    return _pass("고르게 퍼진 지도라면 마스크의 넓이 비율과 같고, 그보다 크면 그곳에 모인 것입니다.")
+            raise Hint(f"숫자 하나를 돌려주어야 합니다 (받은 것: {type(answer).__name__}).") from None
+        expect(np.isfinite(value) and abs(value - expected) <= 1e-6,
+               f"{name}: {expected:.4f}이어야 하는데 {value:.4f}입니다. 마스크 안의 합을 지도 전체의 합으로 나누세요.")
+    return "고르게 퍼진 지도라면 마스크의 넓이 비율과 같고, 그보다 크면 그곳에 모인 것입니다."
 
 
-def check_split_two(fn: Callable | None) -> bool:
+@checker
+def check_split_two(fn: Callable) -> str:
     """Return True if ``fn(caption)`` splits a two-object caption into its two one-object captions.
 
     ``"a red circle at the left and a blue square at the right on a white background"`` gives
@@ -583,38 +579,29 @@ def check_split_two(fn: Callable | None) -> bool:
 
     from helpers.shapes import caption, caption_two, random_two_shapes
 
-    if fn is None:
-        print(_TODO)
-        return False
     rng = random.Random(0)
     for _ in range(20):
         item = random_two_shapes(rng)
         text = caption_two(item)
         expected = tuple(caption(half) for half in item.halves())
-        answer, error = _call(fn, text)
-        if error:
-            return _fail(error)
-        if not isinstance(answer, (tuple, list)) or len(answer) != 2:
-            return _fail(f"캡션 두 개의 튜플 (왼쪽, 오른쪽)을 돌려주세요 (받은 것: {answer!r}).")
+        answer = call(fn, text)
+        expect(isinstance(answer, (tuple, list)) and len(answer) == 2,
+               f"캡션 두 개의 튜플 (왼쪽, 오른쪽)을 돌려주세요 (받은 것: {answer!r}).")
         got = tuple(" ".join(str(a).lower().split()) for a in answer)
-        if got != expected:
-            return _fail(f"{text!r}에서 {expected!r}가 나와야 하는데 {got!r}입니다. "
-                         "두 물체는 모두 small이고, 자리(at the left / at the right)와 배경을 그대로 씁니다.")
-    return _pass("한 물체짜리 캡션 두 개는 모델이 학습에서 본 문장입니다.")
+        expect(got == expected, f"{text!r}에서 {expected!r}가 나와야 하는데 {got!r}입니다. "
+                                "두 물체는 모두 small이고, 자리(at the left / at the right)와 배경을 그대로 씁니다.")
+    return "한 물체짜리 캡션 두 개는 모델이 학습에서 본 문장입니다."
 
 
-def check_best_fix(answer: str | None, fixes: dict[str, dict[str, float]], key: str = "all") -> bool:
+@checker
+def check_best_fix(answer: str, fixes: dict[str, dict[str, float]], key: str = "all") -> str:
     """Return True if ``answer`` names the row of ``fixes`` with the highest ``key`` value.
 
     ``fixes`` is the notebook's measured table (row name -> {column: value}).
     Introduced in 07_failure_cases.
     """
-    if answer is None:
-        print(_TODO)
-        return False
-    if answer not in fixes:
-        return _fail(f"{answer!r}는 표에 없는 줄입니다. 다음 중에서 고르세요: {', '.join(fixes)}.")
-    best = max(fixes.values(), key=lambda row: row[key])[key]
-    if fixes[answer][key] < best:
-        return _fail(f"{answer!r}의 {key}는 {fixes[answer][key]:.2f}인데, 더 높은 줄이 있습니다 ({best:.2f}).")
-    return _pass(f"{answer!r}: {key} {best:.2f}.")
+    expect(answer in fixes, f"{answer!r}는 표에 없는 줄입니다. 다음 중에서 고르세요: {', '.join(fixes)}.")
+    best = max(row[key] for row in fixes.values())
+    expect(fixes[answer][key] >= best,
+           f"{answer!r}의 {key}는 {fixes[answer][key]:.2f}인데, 더 높은 줄이 있습니다 ({best:.2f}).")
+    return f"{answer!r}: {key} {best:.2f}."
