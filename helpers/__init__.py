@@ -115,3 +115,24 @@ from helpers.two_objects import (  # noqa: E402
 __all__ += ["attention_overlay", "capture_cross_attention", "count_objects", "mass_share",
             "object_mask", "outcome_shares", "prompt_tokens", "two_object_outcome", "word_map",
             "word_positions"]
+
+# 10_responsible_generation
+from helpers import image_edits, watermark  # noqa: E402
+from helpers.deepfake_detector import (  # noqa: E402
+    confusion_matrix,
+    detector_scores,
+    saliency_map,
+    train_detector,
+)
+from helpers.frechet import feature_distance, frechet_distance, vae_features  # noqa: E402
+from helpers.safety import (  # noqa: E402
+    load_safety_checker,
+    run_safety_checker,
+    safety_checker_cost,
+)
+from helpers.spectrum import log_spectrum, radial_profile  # noqa: E402
+
+__all__ += ["image_edits", "watermark", "confusion_matrix", "detector_scores", "saliency_map",
+            "train_detector", "feature_distance", "frechet_distance", "vae_features",
+            "load_safety_checker", "run_safety_checker", "safety_checker_cost", "log_spectrum",
+            "radial_profile"]

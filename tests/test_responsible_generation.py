@@ -265,3 +265,36 @@ def test_run_safety_checker_blacks_out_flagged_pictures(threshold, flagged):
             assert np.asarray(after).max() == 0  # the black picture a pipeline returns
         else:
             assert np.array_equal(np.asarray(after), np.asarray(before))
+
+
+# --- exercise checkers -------------------------------------------------------------------------
+
+
+def test_checkers_of_notebook_10(capsys):
+    import io
+    from math import comb
+
+    from helpers import check
+
+    def my_jpeg(image, quality):
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", quality=quality)
+        buffer.seek(0)
+        return Image.open(buffer).convert("RGB")
+
+    def threshold(n_bits, false_alarm):
+        k = n_bits + 1
+        while k > 0 and sum(comb(n_bits, j) for j in range(k - 1, n_bits + 1)) / 2**n_bits <= false_alarm:
+            k -= 1
+        return k
+
+    assert check.check_jpeg_edit(my_jpeg)
+    assert not check.check_jpeg_edit(lambda image, quality: image)
+    assert "JPEG" in capsys.readouterr().out
+    assert check.check_frechet_1d(lambda m1, s1, m2, s2: (m1 - m2) ** 2 + (s1 - s2) ** 2)
+    assert not check.check_frechet_1d(lambda m1, s1, m2, s2: (m1 - m2) ** 2 + (s1 ** 2 - s2 ** 2) ** 2)
+    assert "표준편차" in capsys.readouterr().out
+    assert check.check_detection_threshold(threshold)
+    assert not check.check_detection_threshold(lambda n, p: threshold(n, p) - 1)
+    assert "하나 모자랍니다" in capsys.readouterr().out
+    assert not check.check_detection_threshold(None)
