@@ -16,6 +16,7 @@ from helpers.shapes import COLORS, parse_two_caption
 
 PRESENT = 0.01  # a half holds an object when its commonest object colour covers this share of W*W
 MIDDLE = 0.05   # one blob when this many pixels per W of the two middle columns are not background
+BORDER_SHARE = 0.1  # count_objects: a colour covering this share of the border is background
 LAYOUTS = ("two objects", "one blob", "one missing", "none")
 
 
@@ -36,14 +37,18 @@ def object_mask(image) -> np.ndarray:
 
 
 def count_objects(image, min_share: float = PRESENT) -> int:
-    """Return how many separate objects a picture holds (specks are not counted).
+    """Return how many separate objects a picture holds.
 
-    An object is a 4-connected region of non-background pixels covering at least
-    ``min_share`` of the picture.
-
+    Background is every colour that covers at least a tenth of the picture's border
+    (a murky generated background can be two colours; objects do not touch the border);
+    an object is a 4-connected region of the other pixels covering at least
+    ``min_share`` of the picture (specks are not counted).
     Introduced in 07_failure_cases.
     """
-    mask = object_mask(image)
+    indices = snap(_as_array(image))
+    border = np.concatenate([indices[0], indices[-1], indices[:, 0], indices[:, -1]])
+    share = np.bincount(border, minlength=len(COLORS)) / border.size
+    mask = ~np.isin(indices, np.flatnonzero(share >= BORDER_SHARE))
     return sum(size >= min_share * mask.size for size in component_sizes(mask))
 
 

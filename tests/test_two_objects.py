@@ -62,9 +62,13 @@ def test_outcome_shares_adds_up_and_checks_lengths():
         two_object_outcome("a red circle", pictures[0])
 
 
-def test_counting_objects_ignores_specks():
+def test_counting_objects_ignores_specks_and_murky_backgrounds():
     picture = np.asarray(shapes.render(shapes.Shape("square", "small", "red", "center", "white"))).copy()
     picture[2, 2] = (25, 25, 25)  # one black speck
     assert count_objects(picture) == 1
-    assert len(component_sizes(object_mask(picture))) == 2
+    assert len(component_sizes(object_mask(picture))) == 2  # the speck is a component of its own
+    picture[40:64, 0:20] = (40, 170, 70)  # a green blotch on the border: a second background colour
+    assert count_objects(picture) == 1
+    blank = shapes.render(shapes.Shape("square", "small", "red", "center", "white")).point(lambda _: 245)
+    assert count_objects(blank) == 0
     assert largest_component_share(np.zeros((4, 4), dtype=bool)) == (0, 0.0)
