@@ -50,6 +50,7 @@ def test_pyproject_and_environment_list_the_same_packages():
         "accelerate",
         "safetensors",
         "invisible-watermark",
+        "peft",
         "nbval",
         "pytest",
         "ruff",
