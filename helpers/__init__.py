@@ -136,3 +136,12 @@ __all__ += ["image_edits", "watermark", "confusion_matrix", "detector_scores", "
             "train_detector", "feature_distance", "frechet_distance", "vae_features",
             "load_safety_checker", "run_safety_checker", "safety_checker_cost", "log_spectrum",
             "radial_profile"]
+
+# 09_editing_and_personalization
+from helpers import hexagons, inversion, personalize  # noqa: E402
+from helpers.hexagons import read_shape, render_hexagon  # noqa: E402
+from helpers.inversion import ddim_invert, edit_scores, regenerate  # noqa: E402
+from helpers.personalize import add_lora, add_token, train_concept  # noqa: E402
+
+__all__ += ["hexagons", "inversion", "personalize", "read_shape", "render_hexagon", "ddim_invert",
+            "edit_scores", "regenerate", "add_lora", "add_token", "train_concept"]
