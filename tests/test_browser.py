@@ -41,6 +41,12 @@ def _skip_reason() -> str | None:
         import playwright  # noqa: F401
     except ImportError:
         return "browser test skipped: the playwright package is missing (pip install -e '.[dev]')"
+    try:  # e.g. Ubuntu's chromium is a snap shim that does not run in a container
+        run = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"browser test skipped: {CHROMIUM} does not run ({error})"
+    if run.returncode != 0:
+        return f"browser test skipped: {CHROMIUM} --version failed: {(run.stdout + run.stderr).strip()[:200]}"
     return None
 
 
