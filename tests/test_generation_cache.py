@@ -239,3 +239,28 @@ def test_pytest_runs_without_the_cache():
 
     gc.use_cache(None)
     assert os.environ["WORKBOOK_CACHE"] == "off" and gc.cache_dir() is None
+
+
+def test_lora_adapters_and_their_weights_are_in_the_key(cache):
+    """Notebook 09 adds LoRA layers with peft and changes their weight: each is another key."""
+    from peft import LoraConfig
+
+    pipe = build_tiny_pipeline()
+    pipe.set_progress_bar_config(disable=True)
+    helpers.generate(pipe, **BASE)
+    config = LoraConfig(r=4, lora_alpha=4, init_lora_weights="gaussian",
+                        target_modules=["to_q", "to_k", "to_v", "to_out.0"])
+    pipe.unet.add_adapter(config, adapter_name="style")
+    steps = {
+        "adapter added": lambda: None,
+        "adapter weight 0.5": lambda: pipe.unet.set_adapters(["style"], weights=[0.5]),
+        "adapters off": lambda: pipe.unet.disable_adapters(),
+        "adapters on again, weight 0.5": lambda: pipe.unet.enable_adapters(),
+    }
+    seen = []
+    for name, change in steps.items():
+        change()
+        got = helpers.generate(pipe, **BASE)
+        seen.append((last().startswith("hit"), name))
+        assert same(got, helpers.generate(pipe, **BASE, cache=False)), name
+    assert [hit for hit, _ in seen] == [False, False, False, True], seen  # the last is a repeat
