@@ -226,11 +226,8 @@ def test_where_the_cache_lives_and_how_to_turn_it_off(monkeypatch, tmp_path, pip
 
 
 def test_the_default_folder_is_ignored_by_git():
-    import subprocess
-
-    run = subprocess.run(["git", "check-ignore", "-q", str(gc.DEFAULT_DIR / "ab" / "x.npz")],
-                         cwd=gc.REPO_ROOT, capture_output=True)
-    assert run.returncode == 0, ".cache/ must be in .gitignore"
+    assert gc.DEFAULT_DIR.relative_to(gc.REPO_ROOT).parts[0] == ".cache"
+    assert ".cache/" in (gc.REPO_ROOT / ".gitignore").read_text().split()
 
 
 def test_pytest_runs_without_the_cache():
