@@ -145,3 +145,16 @@ from helpers.personalize import add_lora, add_token, train_concept  # noqa: E402
 
 __all__ += ["hexagons", "inversion", "personalize", "read_shape", "render_hexagon", "ddim_invert",
             "edit_scores", "regenerate", "add_lora", "add_token", "train_concept"]
+
+# 08_controlnet
+from helpers.edges import canny_edges  # noqa: E402
+from helpers.pose_control import (  # noqa: E402
+    controlled_pictures,
+    pose_guides,
+    pose_scores,
+    unseen_people,
+)
+from helpers.pose_editor import edit_pose, pose_editor, pose_picture, preset_pose  # noqa: E402
+
+__all__ += ["canny_edges", "controlled_pictures", "edit_pose", "pose_editor", "pose_guides",
+            "pose_picture", "pose_scores", "preset_pose", "unseen_people"]

@@ -174,7 +174,12 @@ def train(cfg: ControlNetTrainConfig, base: Path, out: Path, work: Path) -> dict
     ema.copy_to(controlnet.parameters())
     info = {"steps": cfg.steps, "smoothed_loss": round(float(loss_avg or 0.0), 5)}
     stage.finish(info)
-    summary = {"config": asdict(cfg), "base": str(base), "controlnet": info,
+    from helpers.config import REPO_ROOT
+
+    base_name = Path(base).resolve()
+    if base_name.is_relative_to(REPO_ROOT):
+        base_name = base_name.relative_to(REPO_ROOT)
+    summary = {"config": asdict(cfg), "base": str(base_name), "controlnet": info,
                "parameters_millions": round(sum(p.numel() for p in controlnet.parameters()) / 1e6, 2),
                "seconds_this_run": round(time.time() - began, 1),
                "wall_clock_minutes": round(info["seconds"] / 60, 1),
