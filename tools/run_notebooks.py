@@ -111,7 +111,8 @@ def record(rows: list[dict], fast: bool) -> None:
     """Merge the measured wall times into tools/timings.json (seconds per notebook and mode)."""
     data = json.loads(TIMINGS.read_text()) if TIMINGS.exists() else {}
     key = "cpu_fast_s" if fast else "cpu_full_s"
-    machine = f"{os.cpu_count()}-core {platform.machine()} CPU, shared"
+    threads = os.environ.get("OMP_NUM_THREADS", "all")
+    machine = f"{os.cpu_count()}-core {platform.machine()} CPU shared with other jobs, torch threads: {threads}"
     for r in rows:
         if r["error"] is None:
             entry = data.setdefault(r["name"], {})
