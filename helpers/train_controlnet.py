@@ -28,7 +28,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from helpers.train_mini_sd import _lr_lambda, _Stage, encode_latents
+from helpers.train_mini_sd import (
+    _lr_lambda,
+    _Stage,
+    encode_latents,
+    min_snr_loss,
+    training_noise_schedule,
+)
 
 # Training poses come from this seed; evaluation draws from EVAL_SEED and checks none repeat.
 TRAIN_SEED = 0
@@ -95,11 +101,10 @@ def train(cfg: ControlNetTrainConfig, base: Path, out: Path, work: Path) -> dict
     """Train a pose ControlNet on the pipeline in ``base``; write it to ``out``; return a summary."""
     from accelerate import Accelerator
     from accelerate.utils import set_seed
-    from diffusers import ControlNetModel, DDPMScheduler, StableDiffusionPipeline
+    from diffusers import ControlNetModel, StableDiffusionPipeline
     from diffusers.training_utils import EMAModel
     from tqdm.auto import tqdm
 
-    from helpers.mini_sd import SD15_SCHEDULE
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -130,10 +135,7 @@ def train(cfg: ControlNetTrainConfig, base: Path, out: Path, work: Path) -> dict
     unet.to(accelerator.device)
     text_encoder.to(accelerator.device)
     start = stage.resume()
-    noise_sched = DDPMScheduler(**{k: v for k, v in SD15_SCHEDULE.items()
-                                   if k not in ("set_alpha_to_one", "steps_offset")})
-    alphas = noise_sched.alphas_cumprod.to(accelerator.device)
-    snr = alphas / (1 - alphas)
+    noise_sched, snr = training_noise_schedule(accelerator.device)
     rng = random.Random(cfg.seed * 1000 + 3 + start)
     gen = torch.Generator().manual_seed(cfg.seed * 1000 + 4 + start)
     loss_avg = None
@@ -157,8 +159,7 @@ def train(cfg: ControlNetTrainConfig, base: Path, out: Path, work: Path) -> dict
                                return_dict=False)
         pred = unet(noisy, t, context, down_block_additional_residuals=down,
                     mid_block_additional_residual=mid).sample
-        weight = torch.clamp(snr[t], max=cfg.min_snr_gamma) / snr[t]
-        loss = (weight * ((pred - noise) ** 2).mean(dim=(1, 2, 3))).mean()
+        loss = min_snr_loss(pred, noise, snr[t], cfg.min_snr_gamma)
         accelerator.backward(loss)
         accelerator.clip_grad_norm_(controlnet.parameters(), 1.0)
         opt.step()

@@ -212,13 +212,30 @@ def encode_latents(vae, images: torch.Tensor, batch: int = 128) -> tuple[torch.T
     return torch.cat(means), torch.cat(stds)
 
 
+def training_noise_schedule(device):
+    """Return SD 1.5's DDPM noise schedule for training and its signal-to-noise ratio per timestep."""
+    from diffusers import DDPMScheduler
+
+    from helpers.mini_sd import SD15_SCHEDULE
+
+    noise_sched = DDPMScheduler(**{k: v for k, v in SD15_SCHEDULE.items()
+                                   if k not in ("set_alpha_to_one", "steps_offset")})
+    alphas = noise_sched.alphas_cumprod.to(device)
+    return noise_sched, alphas / (1 - alphas)
+
+
+def min_snr_loss(pred: torch.Tensor, noise: torch.Tensor, snr_t: torch.Tensor,
+                 gamma: float) -> torch.Tensor:
+    """Return the epsilon MSE per picture weighted by min(SNR, gamma) / SNR, averaged."""
+    weight = torch.clamp(snr_t, max=gamma) / snr_t
+    return (weight * ((pred - noise) ** 2).mean(dim=(1, 2, 3))).mean()
+
+
 def train_unet(cfg: TrainConfig, data, vae, tokenizer, accelerator, work: Path):
     """Train the text encoder and UNet together on VAE latents (stage 2); return them and info."""
-    from diffusers import DDPMScheduler
     from diffusers.training_utils import EMAModel
     from tqdm.auto import tqdm
 
-    from helpers.mini_sd import SD15_SCHEDULE
 
     stage = _Stage(accelerator, work, "unet")
     means, stds = encode_latents(vae, data.images)
@@ -236,10 +253,7 @@ def train_unet(cfg: TrainConfig, data, vae, tokenizer, accelerator, work: Path):
     accelerator.register_for_checkpointing(ema_unet, ema_text)
     unet, text_encoder, opt, sched = accelerator.prepare(unet, text_encoder, opt, sched)
     start = stage.resume()
-    noise_sched = DDPMScheduler(**{k: v for k, v in SD15_SCHEDULE.items()
-                                   if k not in ("set_alpha_to_one", "steps_offset")})
-    alphas = noise_sched.alphas_cumprod.to(accelerator.device)
-    snr = alphas / (1 - alphas)
+    noise_sched, snr = training_noise_schedule(accelerator.device)
     rng = random.Random(cfg.seed * 1000 + 1 + start)
     gen = torch.Generator().manual_seed(cfg.seed * 1000 + 2 + start)
     loss_avg = None
@@ -266,8 +280,7 @@ def train_unet(cfg: TrainConfig, data, vae, tokenizer, accelerator, work: Path):
         noisy = noise_sched.add_noise(latents, noise, t)
         context = text_encoder(ids)[0]
         pred = unet(noisy, t, context).sample
-        weight = torch.clamp(snr[t], max=cfg.min_snr_gamma) / snr[t]
-        loss = (weight * ((pred - noise) ** 2).mean(dim=(1, 2, 3))).mean()
+        loss = min_snr_loss(pred, noise, snr[t], cfg.min_snr_gamma)
         accelerator.backward(loss)
         accelerator.clip_grad_norm_(params, 1.0)
         opt.step()
