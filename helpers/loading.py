@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from helpers.device import default_dtype, hub_offline, hub_reachable, pick_device
+from helpers.device import hub_offline, hub_reachable, pick_device, resolve_device  # noqa: F401
 from helpers.models import REGISTRY, TASKS, ModelEntry, get_model
 
 #: Loaded base pipelines and ControlNets, keyed by (model, device, dtype); see ``clear_cache``.
@@ -16,6 +16,9 @@ _CACHE: dict[tuple[str, str, str], Any] = {}
 CONTROLS: dict[str, str] = {"openpose": "controlnet-openpose", "canny": "controlnet-canny"}
 BUILD_MINI_SD = "python -m helpers.train_mini_sd"
 BUILD_MINI_CONTROLNET = "python -m helpers.train_controlnet"
+#: ``default_batch``'s limits: pixels per pipeline call (four 512x512 pictures) and pictures per call.
+PIXELS_PER_CALL = 4 * 512 * 512
+MAX_BATCH = 32
 
 
 class ModelNotAvailableError(RuntimeError):
@@ -24,6 +27,17 @@ class ModelNotAvailableError(RuntimeError):
 
 class BundledModelMissingError(FileNotFoundError):
     """The bundled model folder under data/models/ has not been built yet."""
+
+
+def execution_device(pipe: Any) -> torch.device:
+    """Return the device ``pipe`` computes on, also after ``enable_model_cpu_offload()``.
+
+    With offloading, ``pipe.device`` says cpu (where the parts wait) while every step runs on
+    the GPU; diffusers keeps the truth in ``pipe._execution_device``.
+    Introduced in 05_running_stable_diffusion.
+    """
+    device = getattr(pipe, "_execution_device", None)
+    return torch.device(device) if device is not None else torch.device(pipe.device)
 
 
 def clear_cache() -> None:
@@ -62,7 +76,7 @@ def choose_backend(
     the bundled mini-sd, which runs anywhere.
     Introduced in 00_setup_check.
     """
-    device = torch.device(device) if device is not None else pick_device()
+    device = resolve_device(device, check_available=False)  # a name check: this asks what a GPU would get
     if device.type != "cuda":
         return "mini-sd", "bundled mini-sd: no CUDA GPU"
     real = _real_key(task)
@@ -108,8 +122,11 @@ def _ensure_available(entry: ModelEntry) -> None:
 def from_pretrained_kwargs(entry: ModelEntry, dtype: torch.dtype) -> dict[str, Any]:
     """Return the keyword arguments ``from_pretrained`` gets for ``entry`` at ``dtype``.
 
-    diffusers >= 0.40 takes ``dtype=`` (not ``torch_dtype=``); the fp16 variant files are
-    requested only when loading in float16 and the repository has them.
+    diffusers >= 0.40 takes ``dtype=`` (not ``torch_dtype=``). The fp16 variant files are
+    requested whenever the repository has them, whatever ``dtype`` is: a float32 load then
+    upcasts the half-size download (2 GB for SD 1.5 instead of 4 GB) instead of fetching the
+    full float32 files, and the inpainting mirror, whose float32 parts are partly ``.bin``
+    only, still loads from safetensors.
     Introduced in 00_setup_check.
     """
     kwargs: dict[str, Any] = {"dtype": dtype}
@@ -117,11 +134,49 @@ def from_pretrained_kwargs(entry: ModelEntry, dtype: torch.dtype) -> dict[str, A
         kwargs["local_files_only"] = True
     else:
         kwargs["use_safetensors"] = True
-        if dtype == torch.float16 and entry.has_fp16_variant:
+        if entry.has_fp16_variant:
             kwargs["variant"] = "fp16"
     if entry.kind == "pipeline":
         kwargs.update(safety_checker=None, requires_safety_checker=False)
     return kwargs
+
+
+def pick_dtype(entry: ModelEntry, device: torch.device,
+               dtype: torch.dtype | None = None) -> tuple[torch.dtype, str | None]:
+    """Return ``(dtype, note)``: the dtype ``entry`` loads in on ``device``, and why if not as asked.
+
+    Without ``dtype``: on CUDA the registry's dtype for the model (float16 for SD 1.5, float32
+    for the bundled mini models, which are small and are trained in the notebooks); float32
+    elsewhere. A float16 request off CUDA becomes float32, and bfloat16 on a GPU without it
+    (a Colab T4) becomes float16; the note says so.
+    Introduced in 00_setup_check.
+    """
+    if dtype is None:
+        wanted = getattr(torch, entry.dtype) if device.type == "cuda" else torch.float32
+        return wanted, None
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise ValueError(
+            f"dtype must be a torch floating dtype such as torch.float16 or torch.float32, got {dtype!r}."
+        )
+    if dtype in (torch.float16, torch.bfloat16) and device.type != "cuda":
+        return torch.float32, f"{str(dtype).replace('torch.', '')} needs a CUDA GPU, using float32"
+    if dtype == torch.bfloat16 and not torch.cuda.is_bf16_supported():
+        return torch.float16, "this GPU has no bfloat16 (a T4 does not), using float16"
+    return dtype, None
+
+
+def default_batch(pipe: Any, width: int | None = None, height: int | None = None) -> int:
+    """Return how many pictures ``helpers.generate`` puts in one pipeline call by default.
+
+    At most ``PIXELS_PER_CALL`` pixels per call (four 512x512 pictures, which SD 1.5 in float16
+    decodes on a 15 GB T4 with room to spare) and at most 32 pictures: 32 for the bundled
+    64-px model, 4 for SD 1.5 at 512 px, 1 at 1024 px.
+    Introduced in 05_running_stable_diffusion.
+    """
+    scale = getattr(pipe, "vae_scale_factor", 8)
+    side = pipe.unet.config.sample_size * scale
+    pixels = (width or side) * (height or side)
+    return max(1, min(MAX_BATCH, PIXELS_PER_CALL // pixels))
 
 
 def _source(entry: ModelEntry) -> str:
@@ -165,20 +220,22 @@ def load_pipeline(
     *,
     control: str = "openpose",
     attention_slicing: bool = False,
-    vae_slicing: bool = False,
+    vae_slicing: bool | None = None,
     cpu_offload: bool = False,
 ) -> Any:
     """Return a ready diffusers pipeline for ``task`` (text2img, img2img, inpaint or controlnet).
 
     ``model="auto"`` loads the real SD 1.5 on a CUDA GPU when the hub is reachable or the model
     is cached, else the bundled mini-sd. Pipelines for different tasks share one set of weights
-    through ``from_pipe``. Prints one line saying what was loaded and why. Options:
-    ``attention_slicing`` and ``vae_slicing`` save memory anywhere; ``cpu_offload`` needs a GPU
-    and is skipped (with a note) elsewhere. ``control`` picks the ControlNet ("openpose"/"canny").
+    through ``from_pipe``. ``dtype`` defaults to the registry's choice (``pick_dtype``). Prints one
+    line saying what was loaded and why. Options: ``attention_slicing`` and ``vae_slicing`` save
+    memory anywhere (``vae_slicing`` is on by default for real models: the VAE then decodes one
+    512-px picture at a time instead of a whole batch); ``cpu_offload`` needs a GPU and is
+    skipped (with a note) elsewhere. ``control`` picks the ControlNet ("openpose"/"canny").
     Introduced in 00_setup_check.
     """
     _check_task(task)
-    device = torch.device(device) if device is not None else pick_device()
+    device = resolve_device(device)  # 'gpu', or 'cuda' without a GPU: one sentence with the fix
     if model == "auto":
         model, reason = choose_backend(device, task)
     else:
@@ -194,11 +251,11 @@ def load_pipeline(
     _ensure_available(entry)
 
     notes: list[str] = []
-    wanted = dtype if dtype is not None else default_dtype(device)
-    if wanted == torch.float16 and device.type != "cuda":
-        notes.append("float16 needs a CUDA GPU, using float32")
-        wanted = torch.float32
-    dtype = wanted
+    dtype, why = pick_dtype(entry, device, dtype)
+    if why:
+        notes.append(why)
+    if vae_slicing is None:
+        vae_slicing = entry.local_dir is None
 
     base = _load_base(entry, device, dtype)
     from diffusers import (
@@ -232,7 +289,7 @@ def load_pipeline(
     if cpu_offload:
         if device.type == "cuda":
             pipe.enable_model_cpu_offload()
-            notes.append("model CPU offload on")
+            notes.append(f"model CPU offload on: runs on {execution_device(pipe)}, parts wait on the cpu")
         else:
             notes.append("cpu_offload skipped: needs a GPU")
 

@@ -278,6 +278,13 @@ def train_concept(pipe, data: ConceptData, params: list[torch.nn.Parameter], *, 
         raise ValueError(f"steps must be 0 or more, got {steps!r}.")
     if not params:
         raise ValueError("nothing to train: params is empty.")
+    half = sorted({str(p.dtype).replace("torch.", "") for p in params if p.dtype != torch.float32})
+    if half:
+        raise ValueError(
+            f"the parameters to train are {', '.join(half)}; train them in float32 (mixed precision "
+            "keeps float32 weights and computes in float16): load the model with "
+            "helpers.load_pipeline(..., dtype=torch.float32) or cast them, as add_lora does."
+        )
     accelerator = make_accelerator()
     optimizer = accelerator.prepare(torch.optim.AdamW(params, lr=lr, weight_decay=0.0))
     generator = torch.Generator().manual_seed(seed)

@@ -7,6 +7,8 @@ from typing import Any
 
 import torch
 
+from helpers.loading import execution_device
+
 
 def time_per_image(pipe: Any, prompt: str, *, steps: int, guidance: float, batch: int = 1,
                    repeats: int = 1, seed: int = 0) -> dict[str, float]:
@@ -16,7 +18,7 @@ def time_per_image(pipe: Any, prompt: str, *, steps: int, guidance: float, batch
     ``repeats`` timed calls of ``batch`` pictures each; seconds are per picture.
     Introduced in 05_running_stable_diffusion.
     """
-    device = pipe.device
+    device = execution_device(pipe)  # not pipe.device: it says cpu after enable_model_cpu_offload()
     cuda = device.type == "cuda"
 
     def run() -> None:

@@ -88,10 +88,100 @@ def test_fp16_kwargs_load_the_fp16_variant_files(hub_cache_dir, tmp_path, monkey
     assert pipe.unet.dtype == torch.float16 and pipe.text_encoder.dtype == torch.float16
 
 
-def test_fp32_kwargs_have_no_variant():
-    kwargs = loading.from_pretrained_kwargs(REGISTRY["sd15"], torch.float32)
-    assert "variant" not in kwargs and kwargs["requires_safety_checker"] is False
-    assert loading.from_pretrained_kwargs(REGISTRY["mini-sd"], torch.float32)["local_files_only"]
+def test_fp16_variant_is_asked_for_at_every_dtype():
+    """A float32 load (05's timing row) must not download SD 1.5's 4 GB float32 files."""
+    for key, entry in REGISTRY.items():
+        for dtype in (torch.float16, torch.float32):
+            kwargs = loading.from_pretrained_kwargs(entry, dtype)
+            if entry.local_dir is not None:
+                assert kwargs["local_files_only"] and "variant" not in kwargs, key
+            else:
+                assert kwargs["use_safetensors"] is True, key
+                assert kwargs.get("variant") == ("fp16" if entry.has_fp16_variant else None), key
+    assert loading.from_pretrained_kwargs(REGISTRY["sd15"], torch.float32)["requires_safety_checker"] is False
+
+
+def test_float32_inpaint_loads_when_float32_parts_are_only_bin(tmp_path, monkeypatch, capsys):
+    """The inpainting mirror keeps some float32 parts only as .bin: the fp16 safetensors serve float32."""
+    from conftest import build_tiny_pipeline, point_hub_at, snapshot_dir
+
+    cache = tmp_path / "hub"
+    folder = snapshot_dir(cache, REGISTRY["sd15-inpaint"].hub_id)
+    tiny = build_tiny_pipeline(in_channels=9)
+    tiny.save_pretrained(folder, safe_serialization=False)  # float32 as .bin (diffusers' parts)
+    tiny.to(torch.float16).save_pretrained(folder, variant="fp16")  # fp16 as safetensors
+    for path in folder.rglob("*.safetensors"):  # transformers 5 always writes safetensors: drop it
+        if ".fp16." not in path.name:
+            path.unlink()
+    assert len(list(folder.rglob("*.bin"))) == 2  # unet and vae in float32 only as .bin
+    point_hub_at(monkeypatch, cache)
+    pipe = helpers.load_pipeline("inpaint", model="sd15-inpaint", device="cpu", dtype=torch.float32)
+    assert pipe.unet.dtype == torch.float32 and pipe.unet.config.in_channels == 9
+
+
+def test_registry_dtype_decides_on_cuda():
+    """On a GPU SD 1.5 loads in float16 but the bundled models stay float32 (09 trains them)."""
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    assert loading.pick_dtype(REGISTRY["sd15"], cuda) == (torch.float16, None)
+    assert loading.pick_dtype(REGISTRY["mini-sd"], cuda) == (torch.float32, None)
+    assert loading.pick_dtype(REGISTRY["mini-controlnet-pose"], cuda) == (torch.float32, None)
+    assert loading.pick_dtype(REGISTRY["sd15"], cpu) == (torch.float32, None)
+    dtype, note = loading.pick_dtype(REGISTRY["sd15"], cpu, torch.float16)
+    assert dtype == torch.float32 and "needs a CUDA GPU" in note
+    with pytest.raises(ValueError, match="torch floating dtype"):
+        loading.pick_dtype(REGISTRY["sd15"], cpu, "float16")
+
+
+def test_bfloat16_on_a_t4_becomes_float16(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    dtype, note = loading.pick_dtype(REGISTRY["sd15"], torch.device("cuda"), torch.bfloat16)
+    assert dtype == torch.float16 and "T4" in note
+
+
+def test_load_pipeline_on_cuda_asks_for_the_registry_dtype(bundled, monkeypatch):
+    """The bundled model requested on CUDA is loaded in float32, not float16 (issue: fp16 training crash)."""
+    asked = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_load_base(entry, device, dtype):
+        asked.update(device=device, dtype=dtype)
+        raise Stop
+
+    monkeypatch.setattr(loading, "_load_base", fake_load_base)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # device="cuda" is checked first
+    with pytest.raises(Stop):
+        helpers.load_pipeline("text2img", model="mini-sd", device="cuda")
+    assert asked == {"device": torch.device("cuda"), "dtype": torch.float32}
+
+
+def test_vae_slicing_is_on_for_real_models_by_default(offline_hub, bundled):
+    assert helpers.load_pipeline(model="sd15", device="cpu").vae.use_slicing is True
+    assert helpers.load_pipeline(model="mini-sd", device="cpu").vae.use_slicing is False
+
+
+def test_default_batch_keeps_a_call_within_four_512px_pictures():
+    from conftest import build_tiny_pipeline
+
+    tiny = build_tiny_pipeline()  # 16-px pictures
+    assert loading.default_batch(tiny) == 32
+    assert loading.default_batch(tiny, 512, 512) == 4
+    assert loading.default_batch(tiny, 768, 512) == 2
+    assert loading.default_batch(tiny, 1024, 1024) == 1
+    assert loading.default_batch(tiny, 64, 64) == 32
+
+
+def test_execution_device_reads_past_cpu_offload():
+    class Offloaded:
+        device = torch.device("cpu")
+        _execution_device = torch.device("cuda", 0)
+
+    class Plain:
+        device = torch.device("cpu")
+
+    assert loading.execution_device(Offloaded()) == torch.device("cuda", 0)
+    assert loading.execution_device(Plain()) == torch.device("cpu")
 
 
 def test_tasks_share_one_set_of_weights(offline_hub):

@@ -151,6 +151,16 @@ def test_train_concept_refuses_bad_arguments(tiny):
         personalize.add_lora(tiny, rank=0)
 
 
+def test_train_concept_refuses_float16_parameters(tiny):
+    """On a Colab GPU, float16 weights under float16 mixed precision crash torch's grad scaler
+    ('Attempting to unscale FP16 gradients'); the workbook says what to do instead."""
+    data = personalize.ConceptData(tiny, personalize.hexagon_training_set(2), "sks")
+    table = tiny.text_encoder.get_input_embeddings().weight
+    with pytest.raises(ValueError, match="float16.*float32"):
+        personalize.train_concept(tiny, data, [torch.nn.Parameter(table.detach().half())], steps=1,
+                                  lr=1e-3)
+
+
 def test_hexagon_scores_on_rendered_pictures():
     items = [Hexagon("large", "red", "left", "white"), Hexagon("large", "blue", "top", "yellow")]
     scores = personalize.hexagon_scores(items, [render_hexagon(i) for i in items])
