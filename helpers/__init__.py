@@ -87,8 +87,9 @@ __all__ += ["clip_score", "load_clip", "time_per_image"]
 # 06_prompt_engineering
 from helpers.playground import make_picture, playground  # noqa: E402
 from helpers.prompt_grid import prompt_matrix, xy_grid  # noqa: E402
+from helpers.unknown_words import unknown_words  # noqa: E402
 
-__all__ += ["make_picture", "playground", "prompt_matrix", "xy_grid"]
+__all__ += ["make_picture", "playground", "prompt_matrix", "xy_grid", "unknown_words"]
 
 # 00_setup_check, for the classroom: presenter mode and the generation cache
 from helpers.generation_cache import cache_info, use_cache  # noqa: E402

@@ -48,26 +48,19 @@ def _to_hwc(array: np.ndarray, channels_first: bool) -> np.ndarray:
     raise ValueError(f"cannot find a channel axis of size 1, 3 or 4 in shape {tuple(array.shape)}.")
 
 
-def to_pil(x: Any) -> Image.Image:
-    """Return ``x`` as a PIL image.
-
-    Accepts a PIL image; a numpy array (uint8 0-255, or float in [0, 1] or [-1, 1]; HW, HWC or
-    CHW); a torch tensor in [0, 1] or [-1, 1] (HW, CHW, or BCHW with B = 1). Floats that all lie
-    in [0, 1] are read as [0, 1]. Anything else raises ValueError.
-    Introduced in 00_setup_check.
-    """
-    if isinstance(x, Image.Image):
-        return x
+def _hwc_array(x: Any, what: str = "to_pil") -> np.ndarray:
+    """Return a numpy array or torch tensor as an HWC array (booleans as uint8 0/255)."""
     channels_first = False
     if isinstance(x, torch.Tensor):
         tensor = x.detach().cpu()
         if tensor.ndim == 4:
             if tensor.shape[0] != 1:
                 raise ValueError(
-                    f"to_pil takes one image, got a batch of {tensor.shape[0]}; use image_grid."
+                    f"{what} takes one image, got a batch of {tensor.shape[0]}; pass a list of "
+                    "images (or use image_grid to show them)."
                 )
             tensor = tensor[0]
-        if tensor.dtype == torch.bool or tensor.is_complex():
+        if tensor.is_complex():
             raise ValueError(f"unsupported tensor dtype {tensor.dtype}.")
         array = tensor.float().numpy() if tensor.is_floating_point() else tensor.numpy()
         channels_first = True
@@ -80,7 +73,23 @@ def to_pil(x: Any) -> Image.Image:
         )
     if array.size == 0:
         raise ValueError(f"empty image of shape {tuple(array.shape)}.")
-    array = _to_hwc(array, channels_first)
+    if array.dtype == np.bool_:
+        array = array.astype(np.uint8) * 255  # a boolean mask: True is white
+    return _to_hwc(array, channels_first)
+
+
+def to_pil(x: Any) -> Image.Image:
+    """Return ``x`` as a PIL image.
+
+    Accepts a PIL image; a numpy array (uint8 0-255, or float in [0, 1] or [-1, 1]; HW, HWC or
+    CHW); a torch tensor in [0, 1] or [-1, 1] (HW, CHW, or BCHW with B = 1); a boolean array or
+    tensor (a mask: True is white). Floats that all lie in [0, 1] are read as [0, 1]. Anything
+    else raises ValueError.
+    Introduced in 00_setup_check.
+    """
+    if isinstance(x, Image.Image):
+        return x
+    array = _hwc_array(x)
     if array.dtype == np.uint8:
         pixels = array
     elif np.issubdtype(array.dtype, np.integer):
@@ -96,6 +105,57 @@ def to_pil(x: Any) -> Image.Image:
         return Image.fromarray(np.ascontiguousarray(pixels[:, :, 0]), mode="L")
     mode = "RGB" if pixels.shape[-1] == 3 else "RGBA"
     return Image.fromarray(np.ascontiguousarray(pixels), mode=mode)
+
+
+def picture_for_pipeline(x: Any, *, name: str = "image") -> Image.Image | np.ndarray:
+    """Return ``x`` as a picture a pipeline reads right: a PIL RGB image, or floats as an HxWx3 array.
+
+    A PIL image of any mode (RGBA, LA, P, L, ...) becomes RGB (alpha dropped, as diffusers'
+    ``load_image`` does); a uint8 or integer array 0-255 becomes the same PIL image; a float
+    array or tensor in [0, 1] (or [-1, 1]) stays float, as a float32 HxWx3 array in [0, 1].
+    Grey pictures get three equal channels and a fourth (alpha) channel is dropped, so a picture
+    is never taken for 4-channel latents; float values outside [-1, 1] raise ValueError.
+    Introduced in 05_running_stable_diffusion.
+    """
+    if isinstance(x, Image.Image):
+        return x if x.mode == "RGB" else x.convert("RGB")
+    try:
+        array = _hwc_array(x, what=f"{name}=")
+    except ValueError as error:
+        raise ValueError(f"{name}= is not a picture: {error}") from None
+    if not np.issubdtype(array.dtype, np.floating):
+        return to_pil(array).convert("RGB")
+    array = array.astype(np.float32)
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name}= contains NaN or infinity; pass a picture with values in [0, 1].")
+    low, high = float(array.min()), float(array.max())
+    if low < -1 - _TOLERANCE or high > 1 + _TOLERANCE:
+        looks = (" (4 channels: it looks like latents; pass latents with pipe(..., latents=...) "
+                 "yourself)" if array.shape[-1] == 4 else "")
+        raise ValueError(f"{name}= holds float values in [{low:.3g}, {high:.3g}]{looks}; a float "
+                         "picture must lie in [0, 1] (divide a 0-255 picture by 255).")
+    if low < -_TOLERANCE:
+        array = (array + 1) / 2
+    array = np.clip(array, 0, 1)
+    if array.shape[-1] == 1:
+        array = np.repeat(array, 3, axis=-1)
+    return np.ascontiguousarray(array[:, :, :3])
+
+
+def mask_for_pipeline(x: Any, *, name: str = "mask_image") -> Image.Image:
+    """Return ``x`` as an inpainting mask: a PIL L image, white (255) where the picture is redrawn.
+
+    Accepts a PIL image of any mode, a boolean array or tensor (True = redraw), a uint8 array
+    0-255, or floats in [0, 1].
+    Introduced in 05_running_stable_diffusion.
+    """
+    if isinstance(x, Image.Image):
+        return x if x.mode == "L" else x.convert("L")
+    try:
+        return to_pil(x).convert("L")
+    except ValueError as error:
+        raise ValueError(f"{name}= is not a mask: {error} A mask is white (or True) where the "
+                         "picture is redrawn.") from None
 
 
 def _as_images(images: Any) -> list[Image.Image]:

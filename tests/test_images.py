@@ -57,7 +57,7 @@ def test_to_pil_values_map_correctly():
         (np.full((4, 4, 3), np.nan), "NaN"),
         (np.zeros((0, 4, 3)), "empty"),
         (torch.zeros(2, 3, 4, 4), "batch of 2"),
-        (torch.zeros(3, 4, 4, dtype=torch.bool), "dtype"),
+        (torch.zeros(3, 4, 4, dtype=torch.complex64), "dtype"),
         ("a picture", "cannot make an image from str"),
         ([[0, 1]], "cannot make an image from list"),
     ],
