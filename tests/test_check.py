@@ -71,7 +71,8 @@ def test_snr_crossing_numbers():
     assert check.check_snr_crossing(t)
     assert not check.check_snr_crossing(t - 1)
     assert not check.check_snr_crossing(t + 1)
-    assert not check.check_snr_crossing(float(t))
+    assert check.check_snr_crossing(float(t))  # a whole number of any type is the answer
+    assert not check.check_snr_crossing(t + 0.5)
     assert not check.check_snr_crossing(None)
     cosine = check.snr_crossing(
         DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2").alphas_cumprod
@@ -178,3 +179,21 @@ def test_check_mix_embeddings_passes_the_right_answer_and_fails_wrong_ones():
     assert not check.check_mix_embeddings(lambda a, b, w: a + w * b)
     assert not check.check_mix_embeddings(lambda a, b, w: ((1 - w) * a + w * b)[0])
     assert not check.check_mix_embeddings(None)
+
+
+def test_check_lora_numbers_passes_the_right_answer_and_fails_wrong_ones():
+    assert check.check_lora_numbers(lambda d_in, d_out, r: r * (d_in + d_out))
+    verdict = check.check_lora_numbers(lambda d_in, d_out, r: d_in * d_out)
+    assert not verdict and "층 전체(W)의 크기입니다" in verdict.message
+    verdict = check.check_lora_numbers(lambda d_in, d_out, r: r * d_in)
+    assert not verdict and "A와 B 둘 다 세어야 합니다" in verdict.message
+    assert not check.check_lora_numbers(None)
+
+
+def test_check_instruct_guidance_passes_the_right_answer_and_fails_wrong_ones():
+    assert check.check_instruct_guidance(lambda u, i, f, ts, is_: u + is_ * (i - u) + ts * (f - i))
+    verdict = check.check_instruct_guidance(lambda u, i, f, ts, is_: u + ts * (i - u) + is_ * (f - i))
+    assert not verdict and "두 가이던스 세기가 뒤바뀌었습니다" in verdict.message
+    verdict = check.check_instruct_guidance(lambda u, i, f, ts, is_: u + ts * (f - u))
+    assert not verdict and "보통의 분류기 없는 가이던스입니다" in verdict.message
+    assert not check.check_instruct_guidance(None)

@@ -16,58 +16,79 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 @check.checker
 def check_double(fn):
     for x in (0, 3, -2):
-        got = check.call(fn, x)
-        check.expect(got == 2 * x, f"x = {x}이면 {2 * x}이어야 하는데 {got!r}입니다.")
+        got = check.as_number(check.call(fn, x))
+        check.expect(got == 2 * x, f"x = {check.with_particle(x, '이면/면')} "
+                                   f"{check.with_particle(2 * x, '이어야/여야')} 하는데 {got:g}입니다.")
     return "두 배가 맞습니다."
 
 
 def test_right_answer_says_correct_clearly(capsys):
-    assert check_double(lambda x: 2 * x) is True
+    verdict = check_double(lambda x: 2 * x)
+    assert verdict and verdict.kind == "correct" and verdict.message == "두 배가 맞습니다."
     assert capsys.readouterr().out == "✅ 정답 (correct)! 두 배가 맞습니다.\n"
 
 
 def test_wrong_answer_gets_a_friendly_hint(capsys):
-    assert check_double(lambda x: x + 2) is False
+    verdict = check_double(lambda x: x + 2)
+    assert not verdict and verdict.kind == "wrong"
     out = capsys.readouterr().out
-    assert out.startswith("💡 아직 아닙니다 (not yet):") and "x = 0이면 0이어야 하는데 2입니다." in out
+    assert out == "💡 아직 아닙니다 (not yet): x = 0이면 0이어야 하는데 2입니다.\n"
     assert "정답" not in out
 
 
 @pytest.mark.parametrize("answer", [None, lambda x: (_ for _ in ()).throw(NotImplementedError)])
 def test_unfinished_exercise_says_todo(answer, capsys):
-    assert check_double(answer) is False
+    verdict = check_double(answer)
+    assert not verdict and verdict.kind == "todo"
     assert capsys.readouterr().out == f"✏️ {check._TODO}\n"
 
 
 def test_a_students_crash_is_reported_not_raised(capsys):
-    assert check_double(lambda x: 1 / 0) is False
+    assert check_double(lambda x: 1 / 0).kind == "wrong"
     assert "ZeroDivisionError: division by zero" in capsys.readouterr().out
+
+
+def test_an_answer_the_checker_did_not_foresee_is_a_hint_not_a_crash(capsys):
+    @check.checker
+    def check_fragile(answer):
+        return f"{answer + 1}"  # fails on anything but a number
+
+    assert check_fragile("text").kind == "wrong"
+    assert "답을 확인하다가 예상하지 못한 오류가 났습니다 (TypeError" in capsys.readouterr().out
+
+
+def test_a_verdict_shows_nothing_under_its_box():
+    """IPython asks _ipython_display_ first: no Out[] with a bare True/False after the box."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        for verdict in (check.Verdict("correct", "좋아요"), check.Verdict("todo", check._TODO)):
+            assert shell.display_formatter.format(verdict) == ({}, {})
+    finally:
+        InteractiveShell.clear_instance()
+    assert repr(check.Verdict("wrong", "힌트")) == "Verdict('wrong', '힌트')"  # plain Python
 
 
 def test_expect_tensor_names_shape_and_type():
     import torch
 
     check.expect_tensor(torch.zeros(2, 3), (2, 3), "x")
-    with pytest.raises(check.Hint, match=r"모양\(shape\)이 \(2, 3\)이어야 하는데 \(3, 2\)"):
+    with pytest.raises(check.Hint, match=r"x의 모양\(shape\)이 \(2, 3\)이어야 하는데 \(3, 2\)"):
         check.expect_tensor(torch.zeros(3, 2), (2, 3), "x")
-    with pytest.raises(check.Hint, match="torch.Tensor여야 합니다 .받은 것: list"):
+    with pytest.raises(check.Hint, match=r"모양\(shape\)이 \(2, 4\)여야 하는데"):
+        check.expect_tensor(torch.zeros(3, 2), (2, 4), "x")
+    with pytest.raises(check.Hint, match="x는 torch.Tensor여야 합니다 .받은 것: list"):
         check.expect_tensor([1], (1,), "x")
-
-
-def test_old_style_helpers_share_the_same_verdicts(capsys):
-    assert check._pass("좋아요") is True
-    assert check._fail("틀림") is False
-    assert check._fail(check._TODO) is False
-    assert check._call(lambda: 1 / 0)[1].startswith("함수가 오류를 냈습니다")
-    out = capsys.readouterr().out.splitlines()
-    assert out == ["✅ 정답 (correct)! 좋아요", "💡 아직 아닙니다 (not yet): 틀림", f"✏️ {check._TODO}"]
+    with pytest.raises(check.Hint, match="결과는 torch.Tensor"):
+        check.expect_tensor([1], (1,), "결과")
 
 
 def test_in_a_notebook_the_verdict_is_a_coloured_box(monkeypatch):
     shown = []
     monkeypatch.setattr(check, "_in_notebook", lambda: True)
     monkeypatch.setattr("IPython.display.display", lambda data, raw: shown.append(data))
-    check.correct("<b>")
+    assert check.correct("<b>")
     assert shown[0]["text/plain"] == "✅ 정답 (correct)! <b>"
     assert "workbook-check-correct" in shown[0]["text/html"] and "&lt;b&gt;" in shown[0]["text/html"]
 

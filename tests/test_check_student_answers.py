@@ -1,0 +1,280 @@
+"""Checkers never hang or crash on a student's answer: loops are stopped, any numeric type is read.
+
+Every row below is a mistake or an unusual-but-right answer a student may give; each asserts
+the verdict and, for a wrong one, the reason the student reads.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from math import comb
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import check
+from helpers.watermark import detection_threshold
+
+LIMIT = 0.5  # seconds: the tests shorten the checkers' time limit
+
+
+@pytest.fixture
+def short_limit(monkeypatch):
+    monkeypatch.setattr(check, "TIME_LIMIT_S", LIMIT)
+
+
+def loop_forever(*_):
+    while True:
+        pass
+
+
+def sleep_forever(*_):
+    while True:
+        time.sleep(0.01)
+
+
+def swallow_and_loop(*_):
+    n = 0
+    while True:
+        try:
+            n += 1
+        except Exception:  # a student's broad except must not keep the loop alive
+            pass
+
+
+# --- a loop that never ends -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("student", [loop_forever, sleep_forever, swallow_and_loop])
+def test_a_loop_that_never_ends_is_stopped_and_reported(student, short_limit, capsys):
+    start = time.perf_counter()
+    verdict = check.check_guidance(student)
+    seconds = time.perf_counter() - start
+    assert verdict.kind == "wrong"
+    assert f"함수가 {LIMIT:g}초 안에 끝나지 않았습니다" in verdict.message
+    assert "반복문(loop)" in capsys.readouterr().out
+    assert seconds < LIMIT + 2
+
+
+def test_a_normal_return_is_not_disturbed_after_the_limit(short_limit):
+    assert check.check_guidance(lambda u, c, s: u + s * (c - u))
+    time.sleep(2 * LIMIT)  # a late watchdog would raise here
+    assert sum(range(100_000)) == 4_999_950_000
+    assert threading.active_count() < 5  # every watchdog ended
+
+
+def test_a_slow_but_finishing_function_is_right(short_limit):
+    def slow(u, c, s):
+        time.sleep(LIMIT / 5)
+        return u + s * (c - u)
+
+    assert check.check_guidance(slow)
+
+
+def test_the_time_limit_works_from_another_thread(short_limit):
+    verdicts = []
+    worker = threading.Thread(target=lambda: verdicts.append(check.check_guidance(loop_forever)))
+    worker.start()
+    worker.join(timeout=LIMIT + 10)
+    assert not worker.is_alive()
+    assert verdicts[0].kind == "wrong" and "초 안에 끝나지 않았습니다" in verdicts[0].message
+
+
+def test_a_time_limit_in_a_checker_with_many_calls(short_limit):
+    from helpers.shapes import parse_two_caption
+
+    calls = []
+
+    def loops_on_the_third_call(text):
+        calls.append(text)
+        if len(calls) == 3:
+            loop_forever()
+        return tuple(f"a small {o['color']} {o['shape']} at the {o['position']} on a {o['background']} "
+                     "background" for o in parse_two_caption(text))
+
+    assert "초 안에 끝나지 않았습니다" in check.check_split_two(loops_on_the_third_call).message
+    assert len(calls) == 3
+
+
+def test_not_a_function_gets_a_hint():
+    verdict = check.check_guidance("u + s * (c - u)")
+    assert verdict.kind == "wrong" and "함수를 넣어야 합니다 (받은 것: str)" in verdict.message
+
+
+# --- numbers of every type --------------------------------------------------------------------
+
+T = 259  # the linear schedule's first t with SNR < 1
+
+
+@pytest.mark.parametrize("answer", [
+    T, np.int64(T), np.int32(T), np.uint16(T), float(T), np.float32(T), np.array(T), np.array([T]),
+    torch.tensor(T), torch.tensor([T]), torch.tensor(float(T), dtype=torch.float16),
+], ids=repr)
+def test_snr_crossing_accepts_any_whole_number_type(answer):
+    assert check.snr_crossing(__import__("diffusers").DDPMScheduler().alphas_cumprod) == T
+    assert check.check_snr_crossing(answer)
+
+
+@pytest.mark.parametrize("answer, reason", [
+    ("259", "답이 숫자 하나여야 하는데 str '259'입니다."),
+    (True, "답이 숫자 하나여야 하는데 bool True입니다."),
+    ([T], "답이 숫자 하나여야 하는데 list [259]입니다."),
+    (np.array([T, T]), "답이 숫자 하나여야 하는데 모양(shape)이 (2,)인 ndarray입니다."),
+    (torch.tensor([[T, T]]), "모양(shape)이 (1, 2)인 Tensor입니다."),
+    (float("nan"), "답이 NaN(숫자가 아님)입니다"),
+    (np.inf, "답이 무한대(inf)입니다"),
+    (T + 0.5, "답은 정수(int)여야 하는데 259.5입니다."),
+    (np.int64(T + 1), "t는 260이 아닙니다."),
+], ids=repr)
+def test_snr_crossing_explains_what_is_wrong(answer, reason):
+    verdict = check.check_snr_crossing(answer)
+    assert verdict.kind == "wrong" and reason in verdict.message
+
+
+def reference_threshold(n_bits, false_alarm):
+    return detection_threshold(n_bits, false_alarm)
+
+
+@pytest.mark.parametrize("convert", [int, np.int64, float, np.float32, torch.tensor, np.array,
+                                     lambda k: np.array([k]), lambda k: torch.tensor([k])],
+                         ids=["int", "np.int64", "float", "np.float32", "tensor", "0-d array",
+                              "1-element array", "1-element tensor"])
+def test_detection_threshold_accepts_any_number_type(convert):
+    assert check.check_detection_threshold(lambda n, p: convert(reference_threshold(n, p)))
+
+
+@pytest.mark.parametrize("student, reason", [
+    (lambda n, p: float("nan"), "돌려준 값이 NaN(숫자가 아님)입니다"),
+    (lambda n, p: float("inf"), "돌려준 값이 무한대(inf)입니다"),
+    (lambda n, p: -np.inf, "무한대(inf)"),
+    (lambda n, p: np.arange(n), "숫자 하나여야 하는데 모양(shape)이 (48,)인 ndarray입니다."),
+    (lambda n, p: [reference_threshold(n, p)], "숫자 하나여야 하는데 list"),
+    (lambda n, p: None, "돌려준 값이 None입니다: 함수 끝에서 return으로 값을 돌려주었나요?"),
+    (lambda n, p: reference_threshold(n, p) + 0.5, "정수(int)여야 하는데"),
+    (lambda n, p: sum(comb(n, j) for j in range(n + 1)), "n_bits=48, false_alarm=1e-06이면"),
+], ids=["nan", "inf", "-inf", "array", "list", "None", "half", "wrong number"])
+def test_detection_threshold_gives_a_reason_never_a_crash(student, reason):
+    verdict = check.check_detection_threshold(student)
+    assert verdict.kind == "wrong" and reason in verdict.message
+
+
+def mix(a, b, w):
+    return (1 - w) * a + w * b
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16, torch.float32])
+def test_mix_embeddings_accepts_every_float_dtype(dtype):
+    assert check.check_mix_embeddings(lambda a, b, w: mix(a.to(dtype), b.to(dtype), w))
+    assert check.check_mix_embeddings(lambda a, b, w: mix(a, b, w).to(dtype))
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16])
+def test_mix_embeddings_still_rejects_a_wrong_mix_in_any_dtype(dtype):
+    verdict = check.check_mix_embeddings(lambda a, b, w: mix(a, b, 1 - w).to(dtype))
+    assert verdict.kind == "wrong" and "weight = 0.0에서 값이 다릅니다" in verdict.message
+
+
+def test_tensor_checkers_accept_float64_and_half_answers():
+    from helpers.check import reference_kl
+
+    assert check.check_kl(lambda mu, lv: reference_kl(mu.double(), lv.double()))
+    assert check.check_kl(lambda mu, lv: reference_kl(mu, lv).half())
+    assert check.check_reparameterize(
+        lambda mu, lv: mu.double() + torch.exp(0.5 * lv.double()) * torch.randn_like(mu.double()))
+    assert check.check_guidance(lambda u, c, s: (u + s * (c - u)).half())
+    assert check.check_predicted_x0(lambda z, eps, a: (z.double() - (1 - a).sqrt() * eps) / a.sqrt())
+    assert check.check_instruct_guidance(
+        lambda u, i, f, ts, is_: (u + is_ * (i - u) + ts * (f - i)).double())
+    assert not check.check_instruct_guidance(lambda u, i, f, ts, is_: (u + ts * (f - u)).double())
+
+
+def test_scalar_checkers_accept_numpy_and_torch_numbers():
+    from helpers.attention_maps import mass_share
+    from helpers.reader import mask_iou
+
+    assert check.check_mass_share(lambda heat, mask: np.float32(mass_share(heat, mask)))
+    assert check.check_mass_share(lambda heat, mask: torch.tensor(mass_share(heat, mask)))
+    assert check.check_iou(lambda a, b: np.float64(mask_iou(a, b)))
+    assert check.check_iou(lambda a, b: torch.tensor([mask_iou(a, b)]))
+    assert check.check_img2img_steps(lambda steps, s: np.int64(min(int(steps * s), steps)))
+    assert check.check_img2img_steps(lambda steps, s: torch.tensor(min(int(steps * s), steps)))
+    assert check.check_frechet_1d(lambda m1, s1, m2, s2: np.float64((m1 - m2) ** 2 + (s1 - s2) ** 2))
+    assert check.check_latent_shape(lambda h, w, f, c: torch.Size([c, h // f, w // f]))
+    assert check.check_latent_shape(lambda h, w, f, c: np.array([c, h // f, w // f]))
+
+
+def test_scalar_checkers_explain_arrays_and_nan():
+    verdict = check.check_img2img_steps(lambda steps, s: np.arange(3))
+    assert verdict.kind == "wrong" and "돌려준 걸음 수가 숫자 하나여야 하는데" in verdict.message
+    verdict = check.check_iou(lambda a, b: np.float64("nan"))
+    assert verdict.kind == "wrong" and "NaN" in verdict.message
+    verdict = check.check_mass_share(lambda heat, mask: np.ones(3))
+    assert verdict.kind == "wrong" and "숫자 하나여야" in verdict.message
+
+
+# --- 07: the best fix --------------------------------------------------------------------------
+
+FIXES = {"baseline": {"all": 0.0}, "more steps": {"all": 0.02}, "inpainting": {"all": 0.4}}
+
+
+@pytest.mark.parametrize("answer", ["inpainting", "inpainting ", " Inpainting", "INPAINTING\n"])
+def test_best_fix_forgives_case_and_spaces(answer):
+    assert check.check_best_fix(answer, FIXES)
+
+
+@pytest.mark.parametrize("answer, reason", [
+    (["inpainting"], "표의 줄 이름 하나를 문자열로 답하세요. 예: answer = 'baseline' (받은 것: list"),
+    (("inpainting",), "(받은 것: tuple"),
+    (3, "(받은 것: int 3)"),
+    ("magic", "'magic'은 표에 없는 줄입니다."),
+    ("more  steps", "'more steps'의 all은 0.02인데, 더 높은 줄이 있습니다 (0.40)."),
+], ids=repr)
+def test_best_fix_explains_a_wrong_answer(answer, reason):
+    verdict = check.check_best_fix(answer, FIXES)
+    assert verdict.kind == "wrong" and reason in verdict.message
+
+
+# --- 08: on the shared API, in the styled box ---------------------------------------------------
+
+
+def test_08_checkers_answer_in_the_styled_box(monkeypatch):
+    from helpers.pose_editor import preset_pose
+    from helpers.reader import mask_iou
+
+    shown = []
+    monkeypatch.setattr(check, "_in_notebook", lambda: True)
+    monkeypatch.setattr("IPython.display.display", lambda data, raw: shown.append(data))
+    assert check.check_iou(mask_iou)
+    assert not check.check_iou(None)
+    assert not check.check_hands_up(preset_pose("waving"))
+    assert not check.check_hands_up("arms up")
+    assert check.check_hands_up(preset_pose("arms up"))
+    kinds = [data["text/html"].split("workbook-check-")[1].split('"')[0] for data in shown]
+    assert kinds == ["correct", "todo", "wrong", "wrong", "correct"]
+    assert "손목이 코보다 아래에 있습니다" in shown[2]["text/plain"]
+    assert "Pose가 필요합니다 (받은 것: str)" in shown[3]["text/plain"]
+
+
+# --- in a real Jupyter kernel -------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_in_a_kernel_a_checker_shows_its_box_only_and_stops_a_loop():
+    """Each cell shows one box and no bare True/False; the loop is stopped inside the kernel."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    cells = ["from helpers import check\ncheck.TIME_LIMIT_S = 1.0",
+             "check.check_guidance(None)",
+             "def apply_guidance(u, c, s):\n    while True:\n        pass\ncheck.check_guidance(apply_guidance)",
+             "check.check_guidance(lambda u, c, s: u + s * (c - u))"]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    NotebookClient(notebook, timeout=60, kernel_name="python3").execute()
+    outputs = [cell["outputs"] for cell in notebook.cells]
+    assert outputs[0] == []
+    for cell_outputs, kind in zip(outputs[1:], ["todo", "wrong", "correct"], strict=True):
+        assert [o["output_type"] for o in cell_outputs] == ["display_data"], cell_outputs
+        assert f"workbook-check-{kind}" in cell_outputs[0]["data"]["text/html"]
+    assert "1초 안에 끝나지 않았습니다" in outputs[2][0]["data"]["text/plain"]
