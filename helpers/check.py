@@ -234,6 +234,14 @@ def call(fn: Callable, *args: Any, **kwargs: Any) -> Any:
         raise Hint(f"함수가 오류를 냈습니다: {type(error).__name__}: {error}") from None
 
 
+def _brief(value: Any, limit: int = 80) -> str:
+    """Return a short repr of a student's value for a hint: a big tensor or array by its shape."""
+    if isinstance(value, (torch.Tensor, np.ndarray)) and math.prod(value.shape) > 8:
+        return f"모양(shape)이 {tuple(value.shape)}인 {type(value).__name__}"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _scalar(value: Any, what: str) -> int | float:
     """Return ``value`` as one Python int or float, or raise a Hint saying why it is not one."""
     subject = with_particle(what, "이/가")
@@ -247,7 +255,7 @@ def _scalar(value: Any, what: str) -> int | float:
         value = value.item()
     elif isinstance(value, np.generic):
         value = value.item()
-    not_a_number = Hint(f"{subject} 숫자 하나여야 하는데 {type(value).__name__} {value!r}입니다.")
+    not_a_number = Hint(f"{subject} 숫자 하나여야 하는데 {type(value).__name__} {_brief(value)}입니다.")
     if isinstance(value, (bool, str, bytes, complex)):
         raise not_a_number
     if not isinstance(value, (int, float)):
@@ -546,11 +554,11 @@ def check_latent_shape(fn: Callable) -> str:
              ((64, 64, 8, 4), (4, 8, 8)), ((32, 48, 4, 16), (16, 8, 12))]
     for (h, w, f, c), expected in cases:
         answer = call(fn, h, w, f, c)
-        if isinstance(answer, (torch.Tensor, np.ndarray)):
+        if isinstance(answer, (torch.Tensor, np.ndarray)) and answer.ndim == 1:
             answer = answer.tolist()
         expect(isinstance(answer, (tuple, list)) and tuple(answer) == expected,
                f"height={h}, width={w}, scale_factor={f}, {with_particle(f'channels={c}', '이면/면')} "
-               f"{expected}인데 {with_particle(repr(answer), '을/를')} 돌려주었습니다. "
+               f"{expected}인데 {with_particle(_brief(answer), '을/를')} 돌려주었습니다. "
                "순서는 (채널, 높이, 너비)입니다.")
     return "512×512 그림은 4×64×64 잠재 표현: 숫자가 48배 적습니다."
 
@@ -565,7 +573,7 @@ def check_generators(fn: Callable) -> str:
     for seed, n in ((42, 3), (0, 1)):
         generators = call(fn, seed, n)
         expect(isinstance(generators, (list, tuple)) and len(generators) == n,
-               f"생성기 {n}개의 리스트여야 합니다 (받은 것: {generators!r}).")
+               f"생성기 {n}개의 리스트여야 합니다 (받은 것: {_brief(generators)}).")
         for i, generator in enumerate(generators):
             expect(isinstance(generator, torch.Generator) and generator.device.type == "cpu",
                    f"{i}번째가 CPU의 torch.Generator가 아닙니다.")
@@ -606,6 +614,7 @@ def check_full_prompt(fn: Callable) -> str:
              Shape("square", "large", "white", "bottom", "purple")]
     for item in items:
         answer = call(fn, item.shape, item.size, item.color, item.position, item.background)
+        expect(isinstance(answer, str), f"문자열(str) 하나를 돌려주세요 (받은 것: {_brief(answer)}).")
         if answer != caption(item):
             hint = ""
             if isinstance(answer, str):
@@ -614,7 +623,7 @@ def check_full_prompt(fn: Callable) -> str:
                         hint = " 뜻은 맞지만 띄어쓰기나 글자가 문법과 조금 다릅니다."
                 except ValueError:
                     hint = " 단어 순서가 문법과 다릅니다: size, color, shape, position, background."
-            raise Hint(f"{with_particle(repr(caption(item)), '이어야/여야')} 하는데 {answer!r}입니다.{hint}")
+            raise Hint(f"{with_particle(repr(caption(item)), '이어야/여야')} 하는데 {_brief(answer, 200)}입니다.{hint}")
     return "다 말한 캡션은 판독기가 다섯 속성을 모두 잴 수 있습니다."
 
 
@@ -725,7 +734,7 @@ def check_split_two(fn: Callable) -> str:
         expected = tuple(caption(half) for half in item.halves())
         answer = call(fn, text)
         expect(isinstance(answer, (tuple, list)) and len(answer) == 2,
-               f"캡션 두 개의 튜플 (왼쪽, 오른쪽)을 돌려주세요 (받은 것: {answer!r}).")
+               f"캡션 두 개의 튜플 (왼쪽, 오른쪽)을 돌려주세요 (받은 것: {_brief(answer, 200)}).")
         got = tuple(" ".join(str(a).lower().split()) for a in answer)
         expect(got == expected, f"{text!r}에서 {with_particle(repr(expected), '이/가')} 나와야 하는데 {got!r}입니다. "
                                 "두 물체는 모두 small이고, 자리(at the left / at the right)와 배경을 그대로 씁니다.")
@@ -743,7 +752,7 @@ def check_best_fix(answer: str, fixes: dict[str, dict[str, float]], key: str = "
     rows = {" ".join(str(name).split()).lower(): name for name in fixes}
     expect(isinstance(answer, str),
            f"표의 줄 이름 하나를 문자열로 답하세요. 예: answer = {next(iter(fixes))!r} "
-           f"(받은 것: {type(answer).__name__} {answer!r}).")
+           f"(받은 것: {type(answer).__name__} {_brief(answer)}).")
     row = rows.get(" ".join(answer.split()).lower())
     expect(row is not None, f"{with_particle(repr(answer), '은/는')} 표에 없는 줄입니다. "
                             f"다음 중에서 고르세요: {', '.join(map(str, fixes))}.")

@@ -278,3 +278,35 @@ def test_in_a_kernel_a_checker_shows_its_box_only_and_stops_a_loop():
         assert [o["output_type"] for o in cell_outputs] == ["display_data"], cell_outputs
         assert f"workbook-check-{kind}" in cell_outputs[0]["data"]["text/html"]
     assert "1초 안에 끝나지 않았습니다" in outputs[2][0]["data"]["text/plain"]
+
+
+# --- every checker, every odd answer --------------------------------------------------------------
+
+ODD_RETURNS = {"None": None, "text": "x", "nan": float("nan"), "list": [1, 2], "dict": {}, "object": object(),
+               "bool": True, "int tensor": torch.tensor(3), "vector": torch.ones(3), "matrix": np.ones((2, 2)),
+               "big nan tensor": torch.full((1, 77, 768), float("nan"))}
+ODD_ANSWERS = {"text": "x", "nan": float("nan"), "list": [1], "dict": {}, "object": object(),
+               "function": lambda: 0, "tensor": torch.ones(2), "array": np.ones(3)}
+CHECKERS = sorted(name for name in dir(check) if name.startswith("check_"))
+TAKES_A_VALUE = {"check_snr_crossing", "check_best_fix", "check_hands_up"}
+
+
+def returning(value):
+    return lambda *_: value
+
+
+@pytest.mark.parametrize("name", CHECKERS)
+def test_no_checker_crashes_on_an_odd_answer(name, short_limit, capsys):
+    """Each odd answer gets a false Verdict with a short reason, never an exception."""
+    checker = getattr(check, name)
+    extra = (FIXES,) if name == "check_best_fix" else ()
+    if name in TAKES_A_VALUE:
+        answers = ODD_ANSWERS
+    else:
+        answers = {label: returning(value) for label, value in ODD_RETURNS.items()}
+        answers["crash"] = lambda *_: 1 / 0
+    for label, answer in answers.items():
+        verdict = checker(answer, *extra)
+        assert isinstance(verdict, check.Verdict) and not verdict, (label, verdict)
+        assert verdict.kind == "wrong" and 0 < len(verdict.message) < 400, (label, verdict)
+        assert "예상하지 못한 오류" not in verdict.message, (label, verdict)
