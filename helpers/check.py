@@ -225,9 +225,9 @@ def call(fn: Callable, *args: Any, **kwargs: Any) -> Any:
     try:
         return _run_with_time_limit(fn, args, kwargs, TIME_LIMIT_S)
     except _TimeUp:
-        raise Hint(f"함수가 {TIME_LIMIT_S:g}초 안에 끝나지 않았습니다: 끝나지 않는 반복문(loop)이 "
-                   "있는지 살펴보세요. while의 조건이 언젠가 거짓이 되는지, 반복할 때마다 "
-                   "조건에 쓰인 변수가 바뀌는지 확인하세요.") from None
+        raise Hint(f"함수가 {TIME_LIMIT_S:g}초 안에 끝나지 않았습니다: 끝나지 않는 반복문(loop)이나 "
+                   "너무 오래 걸리는 계산이 있는지 살펴보세요. while의 조건이 언젠가 거짓이 되는지, "
+                   "반복할 때마다 조건에 쓰인 변수가 바뀌는지 확인하세요.") from None
     except NotImplementedError:
         raise NotDone from None
     except Exception as error:  # a student's bug: report it, do not crash the notebook
