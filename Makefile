@@ -105,6 +105,14 @@ train-controlnet: $(STAMP)
 eval-controlnet: $(STAMP)
 	HF_HUB_OFFLINE=1 WORKBOOK_CACHE=off $(BIN)/python -m helpers.pose_control --write-card
 
+# SD 1.5 at full size without a GPU (a benchmark, not part of make test; about an hour on the busy
+# 2-core machine): every real-backend call shape once, real architecture, random weights, float32,
+# each in a fresh process (resumable: data/rehearsal_sd15.json), then data/t4_costs.json from it.
+.PHONY: rehearse
+rehearse: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python tools/rehearse_sd15.py
+	$(BIN)/python tools/t4_costs.py
+
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check helpers tests tools notebooks
 
