@@ -7,6 +7,7 @@ The bundled mini-sd runs at its own 64 px with two to four steps, so the file ta
 from __future__ import annotations
 
 import functools
+import importlib
 import warnings
 
 import numpy as np
@@ -35,7 +36,8 @@ def pipes():
 @pytest.fixture(autouse=True)
 def fresh_warnings(monkeypatch):
     """Each test sees every unknown-words warning afresh."""
-    monkeypatch.setattr("helpers.unknown_words._warned", set())
+    # helpers.unknown_words is also the name of the exported function, so reach the module itself.
+    monkeypatch.setattr(importlib.import_module("helpers.unknown_words"), "_warned", set())
 
 
 def source() -> Image.Image:
