@@ -19,7 +19,7 @@ reports:
 * ``parameters`` of the modules the call uses.
 
 Results go to data/rehearsal_sd15.json as each shape finishes, so an interrupted run resumes.
-Not part of ``make test``: a full run takes about half an hour on two cores (``make rehearse``).
+Not part of ``make test``: a full run took an hour on the shared two-core machine (``make rehearse``).
 """
 
 from __future__ import annotations

@@ -56,6 +56,9 @@ T4_PEAK_FP16_TFLOPS = 65.0  # nvidia-t4
 #: cuBLAS/cuDNN workspaces and the caching allocator's fragmentation, none of which we can measure here.
 CUDA_OVERHEAD_GIB = 1.0
 LCM_LORA_BYTES = 135e6  # lcm-lora-file
+#: Units whose activations one figure serves: the same UNet but for its first convolution's inputs.
+UNET_UNITS = {"unet_eval", "unet_inpaint_eval", "unet_instruct_eval"}
+FAMILY: dict[str, set[str]] = {unit: UNET_UNITS for unit in UNET_UNITS}
 #: Which measured shape prices each unit (per item = per latent, picture or prompt at 512 px).
 UNIT_SHAPE: dict[str, str] = {
     "text_encode": "text_encode_b1", "unet_eval": "unet_512_b2", "unet_inpaint_eval": "unet_inpaint_512_b2",
@@ -95,8 +98,9 @@ def costs(rehearsal: dict[str, Any]) -> dict[str, Any]:
         shape = shapes[name]
         per_item_flops = shape["flops"] / shape["batch"]
         # the largest per-item growth among this unit's unsliced 512-px shapes (small batches hold the most)
-        growth = max(s["peak_rss_growth_gib"] / s["batch"] for s in shapes.values()
-                     if s["unit"] == shape["unit"] and s["side"] == shape["side"] and not s.get("sliced"))
+        family = FAMILY.get(shape["unit"], {shape["unit"]})
+        growth, grown = max((s["peak_rss_growth_gib"] / s["batch"], n) for n, s in shapes.items()
+                            if s["unit"] in family and s["side"] == shape["side"] and not s.get("sliced"))
         units[unit] = {
             "t4_seconds": round(per_item_flops / effective, 5),
             "activation_gib": round(growth / 2, 4),
@@ -104,7 +108,8 @@ def costs(rehearsal: dict[str, Any]) -> dict[str, Any]:
             "per": {"text_encode": "prompt", "clip_score": "picture and prompt", "safety_check": "picture",
                     "vae_decode": "picture", "vae_encode": "picture", "unet_train_step": "training picture"}.get(
                         unit, "latent"),
-            "from_shape": name,
+            "from_shape": name,  # FLOPs, t4_seconds and cpu_seconds
+            "activation_from_shape": grown,
             "cpu_seconds": round(shape["seconds"] / shape["batch"], 3),
         }
     units["clip_score"]["note"] = ("helpers.clip_score loads CLIP on the CPU unless given a model, so on Colab "
@@ -147,7 +152,7 @@ def costs(rehearsal: dict[str, Any]) -> dict[str, Any]:
             "carry more error; the small ones cost milliseconds either way. Activation GiB: the call's peak "
             "resident-memory growth on the CPU in float32 (a fresh process per shape, VmHWM reset just before "
             "the call), divided by the batch and halved for float16, taking the largest per-item figure among the "
-            "unit's unsliced 512-px shapes (the smallest batch), which over-counts larger batches (see scaling); "
+            "unit's unsliced 512-px shapes (the three UNets count as one; the smallest batch wins), which over-counts larger batches (see scaling); "
             "like the T4's memory-efficient SDPA, the CPU's attention kernel never holds the attention matrix. "
             "Weights: parameters x 2 bytes. cuda_overhead_gib is an "
             "assumption, not a measurement: about 0.3 GiB of CUDA context (pytorch-cuda-context) plus cuBLAS/"
