@@ -6,6 +6,9 @@
 #   make warm   run every notebook once so helpers.generate's disk cache holds its pictures
 #   make build  execute every notebook (full mode) into build/: .ipynb + .html handouts
 #               (make build FAST=1: the quick fast-mode run the tests use)
+# For maintainers:
+#   make colab-twin  Colab's package versions on Python 3.13 (constraints/colab.txt), the workbook
+#               installed as the Colab set-up cell does, then unit tests, notebooks, real-backend tests
 #
 # torch: constraints/cpu.txt pins the CPU wheel here. The pin is NOT in pyproject.toml, so
 # Colab (pip install -e .) keeps its own CUDA torch.
@@ -21,17 +24,18 @@ LAB_ARGS ?=
 STAMP := $(VENV)/.installed
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: lab test pytest lint eval train-mini-sd train-controlnet eval-controlnet install install-dev clean-venv warm build browser
+.PHONY: lab test pytest lint eval train-mini-sd train-controlnet eval-controlnet install install-dev clean-venv warm build browser colab-twin
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# JupyterLab is the "lab" extra (Colab has its own front end, so it is not a core dependency).
 $(STAMP): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
-	$(PIP) -e .
+	$(PIP) -e ".[lab]"
 	touch $@
 
 $(STAMP_DEV): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
-	$(PIP) -e ".[dev]"
+	$(PIP) -e ".[lab,dev]"
 	touch $@ $(STAMP)
 
 install: $(STAMP)
@@ -112,6 +116,12 @@ eval-controlnet: $(STAMP)
 rehearse: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python tools/rehearse_sd15.py
 	$(BIN)/python tools/t4_costs.py
+
+# The Colab twin (tools/colab_twin.py): a venv in .cache/colab-twin on Python 3.13 with Colab's
+# versions, the workbook installed by the Colab set-up cell, then the tests. Skips, saying why,
+# without Python 3.13; reuses the venv while its package set matches.
+colab-twin:
+	$(PYTHON) tools/colab_twin.py
 
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check helpers tests tools notebooks

@@ -19,7 +19,9 @@ def test_setup_picks_cpu_here_and_reports(capsys, monkeypatch):
     assert device == torch.device("cpu")
     out = capsys.readouterr().out
     assert "device: cpu | dtype: float32 | seed: 0" in out
-    assert f"torch {torch.__version__}" in out and "diffusers " in out and "transformers " in out
+    # the installed distribution's version: PyPI's torch 2.11.0 says 2.11.0+cu130 in __version__
+    torch_version = helpers.device.package_version("torch")
+    assert f"torch {torch_version}" in out and "diffusers " in out and "transformers " in out
     assert "model backend: mini-sd (bundled mini-sd: no CUDA GPU)" in out
 
 

@@ -1,4 +1,7 @@
-"""pyproject.toml and environment.yml list the same packages; Makefile and .ci/run fail on exit 5."""
+"""pyproject.toml and environment.yml list the same packages; Makefile and .ci/run fail on exit 5.
+
+Also: the version floors Colab needs, and constraints/colab.txt (Colab's versions for the twin).
+"""
 
 from __future__ import annotations
 
@@ -7,14 +10,10 @@ import re
 import stat
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import yaml
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,13 +37,16 @@ def _environment_pip() -> list[str]:
 
 def test_pyproject_and_environment_list_the_same_packages():
     project = _pyproject()["project"]
-    wanted = project["dependencies"] + project["optional-dependencies"]["dev"]
+    extras = project["optional-dependencies"]
+    assert sorted(extras) == ["dev", "lab"]
+    wanted = project["dependencies"] + extras["lab"] + extras["dev"]
     assert sorted(wanted) == sorted(_environment_pip())  # same names and same version bounds
     assert {_name(r) for r in wanted} == {
         "jupyterlab",
         "diffusers",
         "torch",
         "transformers",
+        "ipython",
         "ipywidgets",
         "matplotlib",
         "accelerate",
@@ -61,12 +63,54 @@ def test_pyproject_and_environment_list_the_same_packages():
 
 
 def test_version_floors_and_no_torch_pin():
-    deps = {_name(r): r for r in _pyproject()["project"]["dependencies"]}
+    project = _pyproject()["project"]
+    deps = {_name(r): r for r in project["dependencies"]}
     assert deps["diffusers"] == "diffusers>=0.40" and deps["transformers"] == "transformers>=5"
+    assert deps["peft"] == "peft>=0.18"  # transformers 5 needs it
+    assert deps["ipython"] == "ipython>=7.34" and deps["ipywidgets"] == "ipywidgets>=7.7"  # Colab's
     assert deps["torch"] == "torch"  # unpinned: Colab keeps its CUDA torch
+    assert "jupyterlab" not in deps  # Colab has its own front end; `make lab` installs the extra
+    assert project["requires-python"] == ">=3.11"
     assert (ROOT / "constraints" / "cpu.txt").read_text().split() == ["torch==2.13.0"]
     makefile = (ROOT / "Makefile").read_text()
     assert "-c $(CONSTRAINTS)" in makefile and "CONSTRAINTS := constraints/cpu.txt" in makefile
+
+
+def test_makefile_installs_jupyterlab_for_lab_and_test():
+    makefile = (ROOT / "Makefile").read_text()
+    assert '$(PIP) -e ".[lab]"' in makefile and '$(PIP) -e ".[lab,dev]"' in makefile
+    assert "\ncolab-twin:\n\t$(PYTHON) tools/colab_twin.py\n" in makefile
+
+
+def _colab_pins() -> dict[str, str]:
+    lines = (ROOT / "constraints" / "colab.txt").read_text().splitlines()
+    return dict(line.split("==") for line in lines if line and not line.startswith("#"))
+
+
+def test_colab_pins_name_their_source_and_hold_colabs_versions():
+    text = (ROOT / "constraints" / "colab.txt").read_text()
+    assert "googlecolab/backend-info" in text and "a724079" in text and "2026-08-19" in text
+    assert "../shared" not in text  # the repository stands on its own
+    pins = _colab_pins()
+    expected = {"torch": "2.11.0", "transformers": "5.15.0", "diffusers": "0.39.0",
+                "peft": "0.20.0", "accelerate": "1.14.0", "huggingface-hub": "1.27.0",
+                "ipywidgets": "7.7.1", "ipython": "7.34.0", "numpy": "2.1.3",
+                "opencv-python": "5.0.0.93", "pip": "24.1.2"}
+    assert {name: pins.get(name) for name in expected} == expected
+    assert not [name for name in pins if name.startswith(("nvidia-", "cuda-", "triton"))]
+
+
+def test_colab_pins_meet_the_workbooks_floors_except_diffusers():
+    """Colab's own versions satisfy every floor but diffusers, which pip upgrades (0.39 -> 0.40)."""
+    from packaging.requirements import Requirement
+
+    pins = _colab_pins()
+    below = sorted(
+        req.name
+        for req in map(Requirement, _pyproject()["project"]["dependencies"])
+        if req.name in pins and not req.specifier.contains(pins[req.name])
+    )
+    assert below == ["diffusers"]
 
 
 def test_makefile_fails_when_pytest_collects_nothing(tmp_path):

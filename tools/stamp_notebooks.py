@@ -31,9 +31,25 @@ COLAB_DIR = "/content/sd-workbook"
 
 COLAB_CELL = '''# colab-setup: in Google Colab this installs the workbook; anywhere else it does nothing.
 # Stamped by tools/stamp_notebooks.py (URL from helpers/config.py). Safe to run twice.
+import importlib
 import os
 import subprocess
 import sys
+from importlib import metadata
+
+
+def loaded_versions() -> dict:
+    \"\"\"Return {{distribution: version}} of the installed packages this kernel has imported.\"\"\"
+    importlib.invalidate_caches()  # read what is on disk now, after pip
+    found = metadata.packages_distributions()
+    loaded = found.keys() & {{name.partition(".")[0] for name in sys.modules}}
+    return {{dist: metadata.version(dist) for top in loaded for dist in found[top]}}
+
+
+def changed(before: dict, after: dict) -> list:
+    \"\"\"Return "name old → new" for each distribution in ``before`` whose version is different.\"\"\"
+    return [f"{{d}} {{v}} → {{after.get(d, '-')}}" for d, v in sorted(before.items()) if after.get(d) != v]
+
 
 if "google.colab" in sys.modules:
     REPO_URL = "{repo_url}"
@@ -42,9 +58,13 @@ if "google.colab" in sys.modules:
         subprocess.run(["git", "clone", "--depth", "1", REPO_URL, TARGET], check=True)
     if not os.path.exists(os.path.join(TARGET, ".colab-installed")):
         # Plain install, no upgrade and no constraints: Colab keeps its own CUDA torch.
+        before = loaded_versions()
         pip = os.environ.get("WORKBOOK_PIP", f"{{sys.executable}} -m pip").split()
         subprocess.run([*pip, "install", "-q", "-e", TARGET], check=True)
         open(os.path.join(TARGET, ".colab-installed"), "w").close()
+        if updated := changed(before, loaded_versions()):  # imported here, then changed by pip
+            print("⚠️ 이미 불러온 패키지가 바뀌었으니 런타임 → 세션 다시 시작을 누르고 이 셀부터 다시 실행하세요."
+                  " (Restart needed: Runtime → Restart session.)", *updated, sep="\\n  ")
     os.chdir(os.path.join(TARGET, "notebooks"))
     if TARGET not in sys.path:
         sys.path.insert(0, TARGET)'''
