@@ -11,18 +11,20 @@ import torch
 from helpers.config import BUNDLED_MODEL_DIR
 from helpers.device import hub_reachable, package_version, pick_device
 
-#: Packages the workbook needs, with the lowest version each must have (None: any).
+#: Packages the workbook needs, with the lowest version each must have (None: any); the floors
+#: of pyproject.toml. JupyterLab is not here: Colab has its own front end (``make lab`` adds it).
 REQUIRED_PACKAGES: dict[str, str | None] = {
     "torch": None,
     "diffusers": "0.40",
     "transformers": "5",
+    "peft": "0.18",
     "accelerate": None,
     "safetensors": None,
     "matplotlib": None,
-    "ipywidgets": None,
-    "jupyterlab": None,
+    "ipython": "7.34",
+    "ipywidgets": "7.7",
 }
-MIN_PYTHON = (3, 10)
+MIN_PYTHON = (3, 11)
 
 
 @dataclass(frozen=True)

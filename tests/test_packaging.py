@@ -113,6 +113,22 @@ def test_colab_pins_meet_the_workbooks_floors_except_diffusers():
     assert below == ["diffusers"]
 
 
+def test_environment_report_checks_pyprojects_floors():
+    """00's [OK]/[FAIL] table asks for what pyproject.toml asks for, and no JupyterLab (not on Colab)."""
+    from packaging.requirements import Requirement
+
+    from helpers import envreport
+
+    project = _pyproject()["project"]
+    floors = {}
+    for req in map(Requirement, project["dependencies"]):
+        lowest = [spec.version for spec in req.specifier if spec.operator == ">="]
+        floors[req.name] = lowest[0] if lowest else None
+    assert {name: floors[name] for name in envreport.REQUIRED_PACKAGES} == envreport.REQUIRED_PACKAGES
+    assert "jupyterlab" not in envreport.REQUIRED_PACKAGES
+    assert project["requires-python"] == ">=" + ".".join(map(str, envreport.MIN_PYTHON))
+
+
 def test_makefile_fails_when_pytest_collects_nothing(tmp_path):
     """`make pytest` (what `make test` runs after installing) must fail on pytest's exit 5."""
     fake = tmp_path / "fake_pytest"
