@@ -177,3 +177,33 @@ def test_colab_cell_never_touches_torch():
     for word in ("torch", "-U", "--upgrade", "-c", "constraints", "--force-reinstall", "%pip", "!pip"):
         assert word not in code.replace(" -m pip", ""), word
     assert source.startswith("# colab-setup") and 'if "google.colab" in sys.modules:' in source
+
+
+def _twin():
+    spec = importlib.util.spec_from_file_location("colab_twin", ROOT / "tools" / "colab_twin.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_colab_twin_skips_with_a_reason_without_python_313(monkeypatch, capsys):
+    twin = _twin()
+    monkeypatch.setattr(twin, "find_python", lambda: None)
+    monkeypatch.setattr(twin, "build", lambda *a: (_ for _ in ()).throw(AssertionError("built")))
+    assert twin.main([]) == 0
+    assert "skipped: no Python 3.13 here" in capsys.readouterr().out
+
+
+def test_colab_twin_reports_what_pip_changed():
+    twin = _twin()
+    before = {"diffusers": "0.39.0", "torch": "2.11.0", "old": "1"}
+    after = {"diffusers": "0.42.1", "torch": "2.11.0", "sd-workbook": "0.1.0"}
+    assert twin.changes(before, after) == [
+        "diffusers 0.39.0 → 0.42.1",
+        "old 1 → (removed)",
+        "sd-workbook (absent) → 0.1.0",
+    ]
+    pins = twin.read_pins()
+    assert pins["torch"] == "2.11.0" and pins["huggingface-hub"] == "1.27.0"  # names normalised
+    assert twin.twin_place([]) == twin.TWIN_DIR
+    assert twin.twin_place(["diffusers==0.40.0"]).name == "with-diffusers-0.40.0"
