@@ -22,7 +22,7 @@ import contextlib
 import time
 import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,29 @@ class WorkLog:
     calls: list[Call] = field(default_factory=list)
     loaded: list[str] = field(default_factory=list)  # registry keys, in the order they were loaded
     bundled_weights_gib: dict[str, float] = field(default_factory=dict)  # measured from parameters
+
+    def groups(self) -> list[dict[str, Any]]:
+        """Return the calls grouped by everything but their time: one row per kind of call, with ``calls``.
+
+        Enough to estimate again with other costs (``from_groups``) without running anything.
+        """
+        rows: dict[tuple, dict[str, Any]] = {}
+        for call in self.calls:
+            key = (call.unit, call.model, call.batch, call.width, call.height, call.resident, call.sliced)
+            row = rows.setdefault(key, {**asdict(call), "resident": list(call.resident), "calls": 0, "seconds": 0.0})
+            row["calls"] += 1
+            row["seconds"] += call.seconds
+        return list(rows.values())
+
+    @classmethod
+    def from_groups(cls, groups: list[dict[str, Any]], bundled_weights_gib: dict[str, float]) -> WorkLog:
+        """Return a WorkLog with the calls of ``groups`` (from ``groups()``), each group's time shared evenly."""
+        calls = []
+        for row in groups:
+            fields = {k: v for k, v in row.items() if k not in ("calls", "seconds", "resident")}
+            calls += [Call(**fields, resident=tuple(row["resident"]), seconds=row["seconds"] / row["calls"])
+                      for _ in range(row["calls"])]
+        return cls(calls=calls, bundled_weights_gib=dict(bundled_weights_gib))
 
     def summary(self) -> dict[str, Any]:
         """Return the counts per unit, model and size: calls, items (latents, pictures, prompts), seconds here."""
