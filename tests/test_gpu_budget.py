@@ -243,11 +243,12 @@ def run_counted_full_mode(name: str, cache: Path, monkeypatch) -> WorkLog:
 
 
 def code_hash(name: str) -> str:
-    """Return a short hash of notebook ``name``'s code cells: what its counts depend on."""
+    """Return a short hash of notebook ``name``'s code cells but the Colab set-up: what its counts depend on."""
     import hashlib
 
-    cells = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text())["cells"]
-    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    from real_backend import code_cells
+
+    code = "\n".join(code_cells(f"{name}.ipynb"))
     return hashlib.sha256(code.encode()).hexdigest()[:16]
 
 
