@@ -38,6 +38,9 @@ BUNDLED = frozenset(key for key, entry in REGISTRY.items() if entry.local_dir is
 #: The key given to a model made in the notebook that matches no loaded one (08 builds a ControlNet
 #: from SD's U-Net): it costs what a loaded model of its kind costs.
 NEW_MODEL_KEY: dict[str, str] = {"ControlNetModel": "controlnet", "UNet2DConditionModel": "sd15"}
+#: The key prefix of any other model that matches no loaded one (09's textual inversion changes a copy of
+#: the bundled text encoder's vocabulary): charged its own parameters and CPU time.
+MADE_HERE = "made here: "
 
 
 @dataclass
@@ -55,8 +58,8 @@ class Call:
 
     @property
     def bundled(self) -> bool:
-        """True for the bundled models, which are costed by their measured time."""
-        return self.model in BUNDLED
+        """True for the bundled models and models made in the notebook, costed by their measured time."""
+        return self.model in BUNDLED or self.model.startswith(MADE_HERE)
 
 
 @dataclass
@@ -145,12 +148,17 @@ class _Tags:
             self.geometry[key] = (int(unet.config.sample_size), int(getattr(obj, "vae_scale_factor", 8)))
         return modules
 
-    def of(self, module: torch.nn.Module) -> str:
+    def of(self, module: torch.nn.Module, made: dict[str, float]) -> str:
+        """The key of ``module``; a model matching no loaded one is ``MADE_HERE`` + its class, and its
+        parameters' GiB go into ``made`` (it is charged its own size and CPU time, like a bundled one)."""
         if module not in self.key:
             config = getattr(module, "config", None)
             key = next((k for other, (k, _) in list(self.key.items())
                         if type(other) is type(module) and getattr(other, "config", None) == config),
-                       NEW_MODEL_KEY.get(type(module).__name__, "unknown " + type(module).__name__))
+                       NEW_MODEL_KEY.get(type(module).__name__, MADE_HERE + type(module).__name__))
+            if key.startswith(MADE_HERE):
+                size = sum(p.numel() * p.element_size() for p in module.parameters()) / 2**30
+                made[key] = made.get(key, 0.0) + size
             self.tag(module, key)
         return self.key[module][0]
 
@@ -238,7 +246,7 @@ def count_work() -> Iterator[WorkLog]:
             def method(self, *args, **kwargs):
                 if depth["call"]:  # inside another counted call (CLIPModel runs a CLIPTextModel): its cost
                     return original(self, *args, **kwargs)
-                key = tags.of(self)
+                key = tags.of(self, log.bundled_weights_gib)
                 unit, batch, width, height, sliced = unit_of(self, key, args, kwargs)
                 start = time.process_time()
                 depth["call"] += 1
