@@ -1,6 +1,6 @@
 """People in poses: the Shapes world's stick-built figures and their OpenPose guides.
 
-Spec: ``shared/shapes-world.md``, section "Figures". Coordinates are fractions of
+Spec: ``docs/shapes-world.md``, section "Figures". Coordinates are fractions of
 the canvas side W; keypoints follow the 18-point OpenPose (COCO) order.
 """
 

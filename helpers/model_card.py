@@ -68,7 +68,7 @@ tags: [stable-diffusion, tiny, education, shapes-world]
 A text-to-image model made of exactly Stable Diffusion 1.5's parts — `AutoencoderKL`,
 `CLIPTokenizer` + `CLIPTextModel`, `UNet2DConditionModel` with cross-attention and SD 1.5's
 DDIM scheduler — shrunk to run on a laptop CPU and trained by this workbook on the
-Shapes world (`shared/shapes-world.md`, v1): one-object pictures and people in poses.
+Shapes world (`docs/shapes-world.md`, v1): one-object pictures and people in poses.
 It is the workbook's offline backend: `helpers.load_pipeline()` returns it when there is no
 GPU or no model hub.
 

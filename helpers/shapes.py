@@ -1,6 +1,6 @@
 """The Shapes world: render labelled pictures, write their captions, read them back.
 
-The spec is ``shared/shapes-world.md`` (v1); every number here comes from it.
+The spec is ``docs/shapes-world.md`` (v1); every number here comes from it.
 One-object and two-object pictures live here; people in poses live in
 ``helpers.figures``; the reader that checks prompt adherence lives in
 ``helpers.reader``.
