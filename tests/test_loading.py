@@ -66,8 +66,9 @@ def test_fp16_on_cpu_falls_back_to_float32_and_says_so(offline_hub, capsys):
 
 def test_fp16_kwargs_load_the_fp16_variant_files(hub_cache_dir, tmp_path, monkeypatch):
     """The Colab (CUDA) kwargs must resolve the *.fp16.safetensors files of the cached repo."""
-    from conftest import point_hub_at
     from diffusers import DiffusionPipeline
+
+    from conftest import point_hub_at
 
     entry = REGISTRY["sd15"]
     kwargs = loading.from_pretrained_kwargs(entry, torch.float16)

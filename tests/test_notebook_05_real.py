@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from conftest import snapshot_dir
 from real_backend import run_with_real_backend
 from test_clip_score import tiny_clip
+
+from conftest import snapshot_dir
 
 
 def add_tiny_clip(cache, monkeypatch) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import shutil
 
-from conftest import build_tiny_controlnet, point_hub_at, save_with_fp16_variant, snapshot_dir
 from real_backend import run_with_real_backend
+
+from conftest import build_tiny_controlnet, point_hub_at, save_with_fp16_variant, snapshot_dir
 
 
 def test_notebook_08_runs_on_real_sd15_with_openpose_and_canny(hub_cache_dir, tmp_path, monkeypatch):

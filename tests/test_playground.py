@@ -6,9 +6,9 @@ import io
 
 import numpy as np
 import pytest
-from conftest import build_tiny_pipeline
 from PIL import Image
 
+from conftest import build_tiny_pipeline
 from helpers.generate import generate
 from helpers.playground import make_picture, playground
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import build_tiny_pipeline
 
+from conftest import build_tiny_pipeline
 from helpers.generate import generate
 from helpers.prompt_grid import prompt_matrix, xy_grid
 

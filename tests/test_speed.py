@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 from conftest import build_tiny_pipeline
-
 from helpers.speed import time_per_image
 
 

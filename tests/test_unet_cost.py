@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import torch
-from conftest import build_tiny_pipeline
 
+from conftest import build_tiny_pipeline
 from helpers.unet_cost import unet_cost
 
 
