@@ -38,6 +38,14 @@ PIXEL_UNITS = frozenset({"unet_eval", "unet_inpaint_eval", "unet_instruct_eval",
 #: Counted units that take another unit's cost, and why: InstructPix2Pix's U-Net is SD 1.5's with
 #: 8 input channels instead of 4, which changes only its first convolution.
 SAME_COST_AS: dict[str, str] = {"unet_instruct_eval": "unet_eval"}
+#: A float32 call's time over its float16 time on a T4: the datasheet's 65 TFLOPS float16 (tensor
+#: cores) over 8.1 TFLOPS float32 (data/t4_costs.json, source "nvidia-t4"), i.e. the same share of
+#: the peak in both precisions; likely an upper bound, since float32 kernels on the CUDA cores
+#: usually reach a larger share of their lower peak than float16 ones do of the tensor cores'.
+FLOAT32_SLOWDOWN = 65 / 8.1
+#: A registry key with this suffix in ``Call.resident`` is that model loaded a second time in float32
+#: (twice its float16 weights).
+FLOAT32_SUFFIX = " (float32)"
 
 
 def load_costs(path: Path | str = COSTS_PATH) -> dict[str, Any]:
@@ -75,7 +83,8 @@ def call_seconds(call: Call, costs: dict[str, Any]) -> float:
     """
     if call.bundled:
         return call.seconds
-    return _unit(costs, call.unit)["t4_seconds"] * call.batch * _scale(call)
+    slowdown = FLOAT32_SLOWDOWN if call.float32 else 1.0
+    return _unit(costs, call.unit)["t4_seconds"] * call.batch * _scale(call) * slowdown
 
 
 def call_activation_gib(call: Call, costs: dict[str, Any]) -> float:
@@ -86,7 +95,8 @@ def call_activation_gib(call: Call, costs: dict[str, Any]) -> float:
     if call.bundled:
         return BUNDLED_ACTIVATION_GIB
     at_once = 1 if call.sliced and call.unit.startswith("vae_") else call.batch
-    return _unit(costs, call.unit)["activation_gib"] * at_once * _scale(call)
+    width = 2 if call.float32 else 1  # bytes per value over float16's
+    return _unit(costs, call.unit)["activation_gib"] * at_once * _scale(call) * width
 
 
 def weights_gib(keys: tuple[str, ...] | list[str], costs: dict[str, Any],
@@ -98,7 +108,9 @@ def weights_gib(keys: tuple[str, ...] | list[str], costs: dict[str, Any],
     table, bundled = costs["weights_gib_fp16"], bundled or {}
     total = 0.0
     for key in keys:
-        if key in bundled:
+        if key.endswith(FLOAT32_SUFFIX):
+            total += 2 * weights_gib([key.removesuffix(FLOAT32_SUFFIX)], costs, bundled)
+        elif key in bundled:
             total += bundled[key]
         elif WEIGHTS_KEY.get(key, key) in table:
             total += table[WEIGHTS_KEY.get(key, key)]

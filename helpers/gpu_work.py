@@ -55,6 +55,7 @@ class Call:
     resident: tuple[str, ...] = ()  # registry keys of every model loaded at the time, once per load
     sliced: bool = False  # VAE slicing on: the VAE takes one picture at a time
     seconds: float = 0.0  # CPU time of this call (all threads) on the machine that counted it
+    float32: bool = False  # run in float32 (a T4 has no float32 tensor cores; see helpers.gpu_budget)
 
     @property
     def bundled(self) -> bool:
@@ -77,7 +78,8 @@ class WorkLog:
         """
         rows: dict[tuple, dict[str, Any]] = {}
         for call in self.calls:
-            key = (call.unit, call.model, call.batch, call.width, call.height, call.resident, call.sliced)
+            key = (call.unit, call.model, call.batch, call.width, call.height, call.resident, call.sliced,
+                   call.float32)
             row = rows.setdefault(key, {**asdict(call), "resident": list(call.resident), "calls": 0, "seconds": 0.0})
             row["calls"] += 1
             row["seconds"] += call.seconds
@@ -212,11 +214,13 @@ def count_work() -> Iterator[WorkLog]:
     from diffusers.pipelines.stable_diffusion.safety_checker import StableDiffusionSafetyChecker
     from transformers import CLIPModel, CLIPTextModel, PreTrainedModel
 
+    from helpers import loading
+
     log, tags = WorkLog(), _Tags()
     patches: list[tuple[type, str, Any]] = []
     depth = {"load": 0, "call": 0}
 
-    def patch(cls: type, name: str, make: Any) -> None:
+    def patch(cls: Any, name: str, make: Any) -> None:
         original = cls.__dict__[name]
         patches.append((cls, name, original))
         setattr(cls, name, make(original))
@@ -277,6 +281,21 @@ def count_work() -> Iterator[WorkLog]:
             return unit, int(x.shape[0]) if x is not None else 1, 0, 0, False
         return unit_of
 
+    def sd_default_batch(original: Any) -> Any:
+        """generate()'s default batch as SD 1.5 would get it: the stand-ins' sizes read as SD 1.5's."""
+        def default_batch(pipe, width=None, height=None):
+            unet = getattr(pipe, "unet", None)
+            key = tags.key.get(unet, (None,))[0] if isinstance(unet, torch.nn.Module) else None
+            if key is None or key in BUNDLED:
+                return original(pipe, width, height)
+            scale = int(getattr(pipe, "vae_scale_factor", 8))
+            side = int(unet.config.sample_size) * scale
+            pixels = (tags.sd_side((width or side) // scale, key, latent=True)
+                      * tags.sd_side((height or side) // scale, key, latent=True))
+            return max(1, min(loading.MAX_BATCH, loading.PIXELS_PER_CALL // pixels))
+        return default_batch
+
+    patch(loading, "default_batch", sd_default_batch)
     patch(DiffusionPipeline, "from_pretrained", loader)
     patch(ModelMixin, "from_pretrained", loader)
     patch(PreTrainedModel, "from_pretrained", loader)

@@ -37,6 +37,7 @@ from helpers.gpu_budget import (
     over_budget,
     weights_gib,
 )
+from helpers.gpu_cuda_only import HAND_COUNTED, cuda_only_calls, source_hash
 from helpers.gpu_work import Call, WorkLog, count_work, source_key
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,6 +104,21 @@ def test_sizes_count_relative_to_the_default_and_slicing_is_seen(offline_hub):
     assert decode.sliced and (decode.width, decode.height) == (256, 1024)
     encodes = [(c.batch, c.width) for c in log.calls if c.unit == "vae_encode"]
     assert encodes == [(1, 512), (2, 64)]
+
+
+def test_generate_batches_the_stand_in_as_it_would_sd15_at_512px(offline_hub):
+    from helpers import loading
+    from helpers.generate import generate
+
+    with count_work() as log:
+        pipe = _pipeline_on_hub(offline_hub)
+        pipe.set_progress_bar_config(disable=True)
+        assert loading.default_batch(pipe) == 4  # the 16-px stand-in read as SD 1.5 at 512 px
+        assert loading.default_batch(pipe, 32, 16) == 2  # twice the default width: 1024 x 512
+        generate(pipe, ["a"] * 6, steps=2, guidance=7.5, seed=0, cache=False)
+    assert loading.default_batch(pipe) == 32  # put back: outside the count it is a 16-px model
+    decodes = [c.batch for c in log.calls if c.unit == "vae_decode"]
+    assert decodes == [4, 2]  # six pictures as SD 1.5 would make them on a T4: 4, then 2
 
 
 def test_count_work_puts_every_method_back_even_after_an_error(offline_hub):
@@ -245,7 +261,44 @@ def run_counted_full_mode(name: str, cache: Path, monkeypatch) -> WorkLog:
     monkeypatch.setattr(helpers.config, "FAST", False)
     with count_work() as log:
         run_with_real_backend(f"{name}.ipynb", monkeypatch)
+    log.calls += cuda_only_calls(name, tuple(log.loaded))  # cells the CPU run skips, counted by hand
     return log
+
+
+def cuda_only_cells(name: str) -> dict[str, str]:
+    """Return {cell id: source} of notebook ``name``'s cells with a branch that runs only on a CUDA GPU."""
+    cells = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text())["cells"]
+    return {c["id"]: "".join(c["source"]) for c in cells
+            if c["cell_type"] == "code" and 'device.type == "cuda"' in "".join(c["source"])}
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_every_cuda_only_cell_is_counted_by_hand_from_its_current_source(name):
+    counted = {count.cell: count.source_hash for count in HAND_COUNTED.get(name, [])}
+    for cell, source in cuda_only_cells(name).items():
+        assert cell in counted, (f"{name} cell {cell} runs only on CUDA, so the CPU count misses it: "
+                                 "write its calls in helpers/gpu_cuda_only.py")
+        assert counted[cell] == source_hash(source), (
+            f"{name} cell {cell} changed since its calls were written by hand: read it again, fix its "
+            f"function in helpers/gpu_cuda_only.py, set its hash to {source_hash(source)!r}, recount")
+    assert set(counted) <= set(cuda_only_cells(name)), f"{name}: a hand count names a cell that is gone"
+
+
+def test_hand_count_of_05s_speed_rows_charges_float32_and_a_second_copy():
+    from helpers.gpu_budget import FLOAT32_SLOWDOWN
+
+    calls = cuda_only_calls("05_running_stable_diffusion", ("sd15",))
+    fp32 = [c for c in calls if c.float32 and c.unit == "unet_eval"]
+    assert len(fp32) == 2 * 30 and all(c.batch == 2 for c in fp32)  # warm-up + timed, 30 guided steps
+    assert [c.batch for c in calls if c.unit == "unet_eval" and "lcm-lora-sd15" in c.resident] == [1] * 8
+    costs = {**COSTS, "weights_gib_fp16": {**COSTS["weights_gib_fp16"], "lcm-lora-sd15": 0.1}}
+    result = estimate(WorkLog(calls=calls), costs)
+    one_guided = 2 * 0.01 + 30 * 2 * 0.1 + 0.2  # two prompts encoded, 30 steps of 2 latents, one decode
+    by_hand = 2 * FLOAT32_SLOWDOWN * one_guided + 2 * (0.01 + 4 * 0.1 + 0.2) + 2 * one_guided
+    assert result["sd_seconds"] == pytest.approx(by_hand)
+    # float32 decode: overhead + float16 sd15 + float32 sd15 (twice the weights) + twice the activation
+    assert result["peak_gib"] == pytest.approx(0.5 + 2.0 + 4.0 + 2 * 0.5)
+    assert result["peak_call"].startswith("vae_decode on sd15") and "sd15 (float32)" in result["peak_call"]
 
 
 def code_hash(name: str) -> str:

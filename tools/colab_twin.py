@@ -22,7 +22,8 @@
    (tests/test_notebook_*_real.py), offline, each with its wall time.
 
 A second run reuses the venv when its package set is the one the last build left (same
-constraints/colab.txt, pyproject.toml and ``pip freeze``) and goes straight to step 5.
+constraints/colab.txt, pyproject.toml's requirements and ``pip freeze``) and goes straight to step 5
+(adding any missing test tool).
 """
 
 from __future__ import annotations
@@ -46,8 +47,9 @@ KERNEL_ROOTS = ("pip", "setuptools", "ipykernel", "ipython", "ipywidgets", "nbfo
                 "pytest", "pyyaml")
 #: Left out of the pins: torch's CUDA runtime (PyPI's torch wheel brings its own, matching one).
 CUDA_PREFIXES = ("nvidia-", "cuda-", "triton")
-#: Installed after the workbook for the tests only; never allowed to change what is there.
-TEST_TOOLS = ("nbval",)
+#: Installed after the workbook for the tests only (nbstripout: tests/test_notebooks_clean.py runs the
+#: pre-commit hook); never allowed to change what is there.
+TEST_TOOLS = ("nbval", "nbstripout")
 #: Colab packages the workbook's install must leave alone (torch changing fails the twin).
 MUST_KEEP = ("torch", "numpy", "ipython", "ipywidgets")
 PHASES = (
@@ -128,12 +130,38 @@ def changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
 
 
 def inputs_digest(extra: list[str]) -> str:
-    """Return a hash of what decides the twin's package set: the pins, pyproject.toml, the tools."""
-    digest = hashlib.sha256()
-    for path in (PINS, REPO_ROOT / "pyproject.toml"):
-        digest.update(path.read_bytes())
-    digest.update(" ".join([*TEST_TOOLS, "|", *extra]).encode())
+    """Return a hash of what decides the twin's package set: the pins and the workbook's requirements.
+
+    Only pyproject.toml's requirements count (requires-python, dependencies, optional dependencies),
+    so moving modules or changing tool settings there reuses the twin; the test tools are installed
+    on every run when missing (``add_test_tools``).
+    """
+    import tomllib
+
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    needs = {key: project.get(key) for key in ("requires-python", "dependencies", "optional-dependencies")}
+    digest = hashlib.sha256(PINS.read_bytes())
+    digest.update(json.dumps(needs, sort_keys=True).encode())
+    digest.update(" ".join(extra).encode())
     return digest.hexdigest()
+
+
+def add_test_tools(python: Path, place: Path) -> dict[str, str]:
+    """Install the TEST_TOOLS missing from the twin without changing any installed package; return the freeze."""
+    before = freeze(python)
+    missing = [tool for tool in TEST_TOOLS if normalise(tool) not in before]
+    if not missing:
+        return before
+    say(f"test tools ({', '.join(missing)}) without changing any installed package")
+    keep = place / "keep.txt"
+    keep.write_text("".join(f"{name}=={version}\n" for name, version in before.items()
+                            if name != "sd-workbook"))
+    run([str(python), "-m", "pip", "install", "-q", "-c", str(keep), *missing])
+    after = freeze(python)
+    if any("(absent)" not in line for line in changes(before, after)):
+        raise SystemExit("colab twin: installing the test tools changed installed packages: "
+                         + "; ".join(changes(before, after)))
+    return after
 
 
 def install_colab_packages(python: Path, wheels: Path, extra: list[str], place: Path) -> None:
@@ -202,6 +230,7 @@ def build(python313: str, extra: list[str]) -> Path:
         if saved.get("inputs") == inputs_digest(extra) and saved.get("freeze") == freeze(python):
             say(f"reusing {venv}: its package set matches the last build "
                 f"(built in {saved['seconds']:.0f} s; pip changes in {place / 'pip-changes.txt'})")
+            record.write_text(json.dumps({**saved, "freeze": add_test_tools(python, place)}, indent=1))
             return python
         say(f"{venv} no longer matches constraints/colab.txt and pyproject.toml: rebuilding it")
         shutil.rmtree(venv)
@@ -234,15 +263,8 @@ def build(python313: str, extra: list[str]) -> Path:
                          "requirements so pip keeps Colab's torch.")
     if touched:
         say(f"WARNING: the install changed Colab's {', '.join(touched)}")
-    say(f"step 4/4: test tools ({', '.join(TEST_TOOLS)}) without changing any installed package")
-    keep = place / "keep.txt"
-    keep.write_text("".join(f"{name}=={version}\n" for name, version in workbook.items()
-                            if name != "sd-workbook"))
-    run([str(python), "-m", "pip", "install", "-q", "-c", str(keep), *TEST_TOOLS])
-    if changes(workbook, after := freeze(python)) and any(
-            "(absent)" not in line for line in changes(workbook, after)):
-        raise SystemExit("colab twin: installing the test tools changed installed packages: "
-                         + "; ".join(changes(workbook, after)))
+    say("step 4/4: the test tools")
+    after = add_test_tools(python, place)
     seconds = time.monotonic() - started
     record.write_text(json.dumps({"inputs": inputs_digest(extra), "freeze": after, "seconds": seconds,
                                   "python": python313}, indent=1))
