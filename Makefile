@@ -3,7 +3,7 @@
 #   make test   create .venv if missing, install with dev extras, run unit tests + nbval offline
 # A headless server: make lab LAB_ARGS="--no-browser --ip=127.0.0.1"
 # For instructors:
-#   make warm   run every notebook once so helpers.generate's disk cache holds its pictures
+#   make warm   run every notebook once so helpers.core.generate's disk cache holds its pictures
 #   make build  execute every notebook (full mode) into build/: .ipynb + .html handouts
 #               (make build FAST=1: the quick fast-mode run the tests use)
 # For maintainers:
@@ -95,19 +95,19 @@ build: $(STAMP)
 # The bundled model's benchmark (minutes): adherence grid, people, variety, speed, memory;
 # rewrites data/models/mini-sd/README.md and evaluation.json from what it measured.
 eval: $(STAMP)
-	HF_HUB_OFFLINE=1 WORKBOOK_CACHE=off $(BIN)/python -m helpers.evaluate --write-card
+	HF_HUB_OFFLINE=1 WORKBOOK_CACHE=off $(BIN)/python -m helpers.training.evaluate --write-card
 
 # Retrain the bundled model (about an hour on 2 CPU cores; re-run to resume from runs/mini-sd/).
 train-mini-sd: $(STAMP)
-	HF_HUB_OFFLINE=1 $(BIN)/python -m helpers.train_mini_sd
+	HF_HUB_OFFLINE=1 $(BIN)/python -m helpers.training.train_mini_sd
 
 # Retrain the bundled pose ControlNet on mini-sd (under an hour on 2 CPU cores; resumes from
 # runs/mini-controlnet/), then measure it on unseen poses and rewrite its card.
 train-controlnet: $(STAMP)
-	HF_HUB_OFFLINE=1 $(BIN)/python -m helpers.train_controlnet
+	HF_HUB_OFFLINE=1 $(BIN)/python -m helpers.training.train_controlnet
 
 eval-controlnet: $(STAMP)
-	HF_HUB_OFFLINE=1 WORKBOOK_CACHE=off $(BIN)/python -m helpers.pose_control --write-card
+	HF_HUB_OFFLINE=1 WORKBOOK_CACHE=off $(BIN)/python -m helpers.control.pose_control --write-card
 
 # SD 1.5 at full size without a GPU (a benchmark, not part of make test; about an hour on the busy
 # 2-core machine): every real-backend call shape once, real architecture, random weights, float32,

@@ -1,6 +1,6 @@
 """pytest, for tests/ and for the notebooks nbval runs: results never depend on the generation cache.
 
-helpers.generate caches pictures on disk (helpers/generation_cache.py). Under pytest it is off,
+helpers.generate caches pictures on disk (helpers/core/generation_cache.py). Under pytest it is off,
 for the notebooks' kernels too (they inherit this environment); the cache's own tests turn it
 on in a temporary folder.
 """

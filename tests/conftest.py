@@ -137,7 +137,7 @@ def tiny_pipeline_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def hub_cache_dir(tmp_path_factory) -> Path:
     """A Hugging Face hub cache holding tiny sd15 (fp32 + fp16 variant), sd15-inpaint and openpose."""
-    from helpers.models import REGISTRY
+    from helpers.core.registry import REGISTRY
 
     cache = tmp_path_factory.mktemp("hf_cache") / "hub"
     save_with_fp16_variant(build_tiny_pipeline(), snapshot_dir(cache, REGISTRY["sd15"].hub_id))
@@ -155,13 +155,13 @@ def point_hub_at(monkeypatch: pytest.MonkeyPatch, cache: Path) -> None:
     """Make the hub offline and its cache ``cache``, for this test only (env and live constants)."""
     from huggingface_hub import constants
 
-    import helpers.loading
+    import helpers.core.loading
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_CACHE", str(cache))
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
-    monkeypatch.setattr(helpers.loading, "_CACHE", {})
+    monkeypatch.setattr(helpers.core.loading, "_CACHE", {})
 
 
 @pytest.fixture

@@ -25,22 +25,22 @@ def code_cells(name: str) -> list[str]:
 def run_with_real_backend(name: str, monkeypatch) -> dict:
     """Return the namespace after running notebook ``name``'s code cells with backend sd15."""
     import helpers
-    import helpers.loading
+    import helpers.core.loading
 
     matplotlib.use("Agg")
 
     def real(device=None, task="text2img"):
         return ("sd15-inpaint" if task == "inpaint" else "sd15"), "test: tiny real weights"
 
-    monkeypatch.setattr(helpers.loading, "choose_backend", real)
+    monkeypatch.setattr(helpers.core.loading, "choose_backend", real)
     monkeypatch.setattr(helpers, "choose_backend", real)
-    import helpers.device
+    import helpers.core.device
 
     def cpu():
         return __import__("torch").device("cpu")
 
-    monkeypatch.setattr(helpers.loading, "pick_device", cpu)  # the tiny weights run on the CPU,
-    monkeypatch.setattr(helpers.device, "pick_device", cpu)  # also on a machine with a GPU
+    monkeypatch.setattr(helpers.core.loading, "pick_device", cpu)  # the tiny weights run on the CPU,
+    monkeypatch.setattr(helpers.core.device, "pick_device", cpu)  # also on a machine with a GPU
     namespace: dict = {"__name__": "__notebook__"}
     for i, source in enumerate(code_cells(name)):
         try:

@@ -1,4 +1,4 @@
-"""helpers.attention_maps: capture cross-attention on a tiny random UNet, a tiny pipeline and mini-sd."""
+"""helpers.prompting.attention_maps: capture cross-attention on a tiny random UNet, a tiny pipeline and mini-sd."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from conftest import build_tiny_pipeline
-from helpers.attention_maps import (
+from helpers.prompting.attention_maps import (
     AttentionStore,
     attention_overlay,
     capture_cross_attention,
@@ -171,7 +171,7 @@ def test_mini_sd_colour_word_looks_at_the_object():
     """On the bundled model the colour word's attention concentrates on the object it names."""
     import helpers
     from helpers import shapes
-    from helpers.two_objects import object_mask
+    from helpers.prompting.two_objects import object_mask
 
     pipe = helpers.load_pipeline("text2img", model="mini-sd", device="cpu")
     pipe.set_progress_bar_config(disable=True)

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers import check
-from helpers.attention_maps import mass_share
+from helpers.checks import checkers
+from helpers.prompting.attention_maps import mass_share
 from helpers.shapes import parse_two_caption
 
 
 def test_check_mass_share():
-    assert check.check_mass_share(mass_share)
-    assert not check.check_mass_share(None)
-    assert not check.check_mass_share(lambda heat, mask: float(np.asarray(heat)[mask].sum()))  # not divided
-    assert not check.check_mass_share(lambda heat, mask: float(np.asarray(mask).mean()))  # the area
-    assert not check.check_mass_share(lambda heat, mask: 1 / 0)
+    assert checkers.check_mass_share(mass_share)
+    assert not checkers.check_mass_share(None)
+    assert not checkers.check_mass_share(lambda heat, mask: float(np.asarray(heat)[mask].sum()))  # not divided
+    assert not checkers.check_mass_share(lambda heat, mask: float(np.asarray(mask).mean()))  # the area
+    assert not checkers.check_mass_share(lambda heat, mask: 1 / 0)
 
 
 def split_two(text):
@@ -24,16 +24,16 @@ def split_two(text):
 
 
 def test_check_split_two():
-    assert check.check_split_two(split_two)
-    assert not check.check_split_two(None)
-    assert not check.check_split_two(lambda text: tuple(reversed(split_two(text))))
-    assert not check.check_split_two(lambda text: tuple(s.replace("small ", "") for s in split_two(text)))
-    assert not check.check_split_two(lambda text: split_two(text)[0])
+    assert checkers.check_split_two(split_two)
+    assert not checkers.check_split_two(None)
+    assert not checkers.check_split_two(lambda text: tuple(reversed(split_two(text))))
+    assert not checkers.check_split_two(lambda text: tuple(s.replace("small ", "") for s in split_two(text)))
+    assert not checkers.check_split_two(lambda text: split_two(text)[0])
 
 
 def test_check_best_fix():
     fixes = {"baseline": {"all": 0.0}, "more steps": {"all": 0.02}, "inpainting": {"all": 0.4}}
-    assert check.check_best_fix("inpainting", fixes)
-    assert not check.check_best_fix("more steps", fixes)
-    assert not check.check_best_fix("magic", fixes)
-    assert not check.check_best_fix(None, fixes)
+    assert checkers.check_best_fix("inpainting", fixes)
+    assert not checkers.check_best_fix("more steps", fixes)
+    assert not checkers.check_best_fix("magic", fixes)
+    assert not checkers.check_best_fix(None, fixes)

@@ -46,7 +46,7 @@ def pictures():
 
 
 def test_clip_score_is_the_clamped_cosine_times_100():
-    from helpers.clip_score import clip_score
+    from helpers.prompting.clip_score import clip_score
 
     model, processor = tiny_clip()
     prompts = ["a red square", "a blue square"]
@@ -62,7 +62,7 @@ def test_clip_score_is_the_clamped_cosine_times_100():
 
 
 def test_clip_score_checks_its_inputs():
-    from helpers.clip_score import clip_score
+    from helpers.prompting.clip_score import clip_score
 
     model, processor = tiny_clip()
     with pytest.raises(ValueError, match="2 images but 1 prompts"):

@@ -156,7 +156,7 @@ def test_colab_cell_says_nothing_when_pip_changed_only_packages_not_imported(tmp
 
 def test_colab_cell_clones_installs_once_and_imports(tmp_path):
     result, pip_calls, target, printed = _run_cell(tmp_path, fake_colab=True)
-    assert (target / ".git").is_dir() and (target / "helpers" / "loading.py").is_file()
+    assert (target / ".git").is_dir() and (target / "helpers" / "core" / "loading.py").is_file()
     assert pip_calls == [["install", "-q", "-e", str(target)]]  # once, although run twice
     assert result["cwd"] == str(target / "notebooks")
     assert Path(result["helpers"]).resolve() == (target / "helpers" / "__init__.py").resolve()

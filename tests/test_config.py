@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PROBE = (
     "import json, sys, types\n"
     "if len(sys.argv) > 1: sys.modules['google.colab'] = types.ModuleType('google.colab')\n"
-    "from helpers import config\n"
+    "from helpers.core import config\n"
     "print(json.dumps({'fast': config.FAST, 'colab': config.IN_COLAB,"
     " 'data': str(config.DATA_DIR), 'bundled': str(config.BUNDLED_MODEL_DIR),"
     " 'url': config.REPO_URL}))"

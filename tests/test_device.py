@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 import helpers
-from helpers import device as device_module
+from helpers.core import device as device_module
 
 
 def test_setup_picks_cpu_here_and_reports(capsys, monkeypatch):
@@ -20,7 +20,7 @@ def test_setup_picks_cpu_here_and_reports(capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "device: cpu | dtype: float32 | seed: 0" in out
     # the installed distribution's version: PyPI's torch 2.11.0 says 2.11.0+cu130 in __version__
-    torch_version = helpers.device.package_version("torch")
+    torch_version = helpers.core.device.package_version("torch")
     assert f"torch {torch_version}" in out and "diffusers " in out and "transformers " in out
     assert "model backend: mini-sd (bundled mini-sd: no CUDA GPU)" in out
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import helpers
-from helpers import envreport
-from helpers.envreport import CheckRow, format_report, version_at_least
+from helpers.core import environment_check
+from helpers.core.environment_check import CheckRow, format_report, version_at_least
 
 
 def test_version_at_least():
@@ -22,12 +22,12 @@ def test_report_rows_here(monkeypatch):
     assert rows["device"].detail == "cpu"
     assert not rows["gpu memory"].ok and not rows["gpu memory"].required
     assert not rows["hub reachable"].ok and rows["hub reachable"].status == "--"
-    assert set(envreport.REQUIRED_PACKAGES) <= set(rows)
+    assert set(environment_check.REQUIRED_PACKAGES) <= set(rows)
 
 
 def test_missing_and_old_packages_fail(monkeypatch):
     versions = {"diffusers": "0.39.0", "transformers": None}
-    monkeypatch.setattr(envreport, "package_version", lambda name: versions.get(name, "9.9"))
+    monkeypatch.setattr(environment_check, "package_version", lambda name: versions.get(name, "9.9"))
     rows = {row.name: row for row in helpers.environment_report(check_hub=False)}
     assert rows["diffusers"].status == "FAIL" and "need >= 0.40" in rows["diffusers"].detail
     assert rows["transformers"].detail == "not installed"
@@ -35,9 +35,9 @@ def test_missing_and_old_packages_fail(monkeypatch):
 
 
 def test_bundled_model_row(tmp_path, monkeypatch):
-    monkeypatch.setattr(envreport, "BUNDLED_MODEL_DIR", tmp_path)
+    monkeypatch.setattr(environment_check, "BUNDLED_MODEL_DIR", tmp_path)
     row = [r for r in helpers.environment_report(check_hub=False) if r.name == "bundled mini-sd"][0]
-    assert row.status == "FAIL" and "python -m helpers.train_mini_sd" in row.detail
+    assert row.status == "FAIL" and "python -m helpers.training.train_mini_sd" in row.detail
     (tmp_path / "model_index.json").write_text("{}")
     row = [r for r in helpers.environment_report(check_hub=False) if r.name == "bundled mini-sd"][0]
     assert row.status == "OK"

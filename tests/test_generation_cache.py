@@ -14,7 +14,7 @@ from PIL import Image
 
 import helpers
 from conftest import build_tiny_controlnet, build_tiny_pipeline
-from helpers import generation_cache as gc
+from helpers.core import generation_cache as gc
 
 PROMPT = "a red circle"
 

@@ -1,4 +1,4 @@
-"""The GPU work counter (helpers.gpu_work) and the T4 estimate (helpers.gpu_budget).
+"""The GPU work counter (helpers.gpu_budget.counting) and the T4 estimate (helpers.gpu_budget.estimate).
 
 The unit tests use the tiny pipelines of conftest.py and a made-up costs table (COSTS below; never
 written to data/). The notebook tests run each notebook's real-backend path in FULL mode with the
@@ -26,7 +26,9 @@ from conftest import (
     save_with_fp16_variant,
     snapshot_dir,
 )
-from helpers.gpu_budget import (
+from helpers.gpu_budget.counting import Call, WorkLog, count_work, source_key
+from helpers.gpu_budget.cuda_only import HAND_COUNTED, cuda_only_calls, source_hash
+from helpers.gpu_budget.estimate import (
     BUDGET_GIB,
     BUDGET_SECONDS,
     COSTS_PATH,
@@ -37,8 +39,6 @@ from helpers.gpu_budget import (
     over_budget,
     weights_gib,
 )
-from helpers.gpu_cuda_only import HAND_COUNTED, cuda_only_calls, source_hash
-from helpers.gpu_work import Call, WorkLog, count_work, source_key
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "build" / "gpu_budget"
@@ -61,7 +61,7 @@ COSTS = {
 
 
 def _pipeline_on_hub(offline_hub):
-    from helpers.loading import load_pipeline
+    from helpers.core.loading import load_pipeline
 
     return load_pipeline("text2img", model="sd15", device="cpu")
 
@@ -107,8 +107,8 @@ def test_sizes_count_relative_to_the_default_and_slicing_is_seen(offline_hub):
 
 
 def test_generate_batches_the_stand_in_as_it_would_sd15_at_512px(offline_hub):
-    from helpers import loading
-    from helpers.generate import generate
+    from helpers.core import loading
+    from helpers.core.generate import generate
 
     with count_work() as log:
         pipe = _pipeline_on_hub(offline_hub)
@@ -134,12 +134,12 @@ def test_count_work_puts_every_method_back_even_after_an_error(offline_hub):
 def test_models_loaded_at_once_and_a_copy_of_a_loaded_model(offline_hub):
     import copy
 
-    from helpers.loading import load_pipeline
+    from helpers.core.loading import load_pipeline
 
     with count_work() as log:
         pipe = load_pipeline("text2img", model="sd15", device="cpu")
         inpaint = load_pipeline("inpaint", model="sd15-inpaint", device="cpu")
-        twin = copy.deepcopy(pipe.unet)  # like helpers.personalize.personal_copy
+        twin = copy.deepcopy(pipe.unet)  # like helpers.editing.personalize.personal_copy
         latents = torch.zeros(1, 4, 8, 8)
         text = torch.zeros(1, 16, 32)
         with torch.no_grad():
@@ -160,7 +160,7 @@ def test_models_loaded_at_once_and_a_copy_of_a_loaded_model(offline_hub):
 
 
 def test_source_key_maps_hub_ids_cache_folders_and_bundled_folders():
-    from helpers.config import BUNDLED_MODEL_DIR
+    from helpers.core.config import BUNDLED_MODEL_DIR
 
     assert source_key("stable-diffusion-v1-5/stable-diffusion-v1-5") == "sd15"
     assert source_key("/x/hub/models--lllyasviel--control_v11p_sd15_canny/snapshots/0") == "controlnet-canny"
@@ -230,7 +230,7 @@ def budget_hub_dir(hub_cache_dir, tmp_path_factory) -> Path:
     from test_notebook_09_real import build_tiny_instruct_pix2pix, save_tiny_lcm_lora
     from test_responsible_generation import tiny_safety_checker
 
-    from helpers.models import REGISTRY
+    from helpers.core.registry import REGISTRY
 
     cache = tmp_path_factory.mktemp("budget_hub") / "hub"
     shutil.copytree(hub_cache_dir, cache)
@@ -251,14 +251,14 @@ def run_counted_full_mode(name: str, cache: Path, monkeypatch) -> WorkLog:
     import importlib
 
     import helpers
-    import helpers.config
-    import helpers.safety
+    import helpers.core.config
+    import helpers.responsible.safety
 
     point_hub_at(monkeypatch, cache)
-    monkeypatch.setattr(importlib.import_module("helpers.clip_score"), "_CLIP", {})
-    monkeypatch.setattr(helpers.safety, "_LOADED", {})
+    monkeypatch.setattr(importlib.import_module("helpers.prompting.clip_score"), "_CLIP", {})
+    monkeypatch.setattr(helpers.responsible.safety, "_LOADED", {})
     monkeypatch.setattr(helpers, "FAST", False)
-    monkeypatch.setattr(helpers.config, "FAST", False)
+    monkeypatch.setattr(helpers.core.config, "FAST", False)
     with count_work() as log:
         run_with_real_backend(f"{name}.ipynb", monkeypatch)
     log.calls += cuda_only_calls(name, tuple(log.loaded))  # cells the CPU run skips, counted by hand
@@ -277,15 +277,15 @@ def test_every_cuda_only_cell_is_counted_by_hand_from_its_current_source(name):
     counted = {count.cell: count.source_hash for count in HAND_COUNTED.get(name, [])}
     for cell, source in cuda_only_cells(name).items():
         assert cell in counted, (f"{name} cell {cell} runs only on CUDA, so the CPU count misses it: "
-                                 "write its calls in helpers/gpu_cuda_only.py")
+                                 "write its calls in helpers/gpu_budget/cuda_only.py")
         assert counted[cell] == source_hash(source), (
             f"{name} cell {cell} changed since its calls were written by hand: read it again, fix its "
-            f"function in helpers/gpu_cuda_only.py, set its hash to {source_hash(source)!r}, recount")
+            f"function in helpers/gpu_budget/cuda_only.py, set its hash to {source_hash(source)!r}, recount")
     assert set(counted) <= set(cuda_only_cells(name)), f"{name}: a hand count names a cell that is gone"
 
 
 def test_hand_count_of_05s_speed_rows_charges_float32_and_a_second_copy():
-    from helpers.gpu_budget import FLOAT32_SLOWDOWN
+    from helpers.gpu_budget.estimate import FLOAT32_SLOWDOWN
 
     calls = cuda_only_calls("05_running_stable_diffusion", ("sd15",))
     fp32 = [c for c in calls if c.float32 and c.unit == "unet_eval"]

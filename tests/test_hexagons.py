@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from helpers import shapes
-from helpers.hexagons import (
+from helpers.shapes.hexagons import (
     HEXAGON,
     Hexagon,
     hexagon_caption,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers import inversion, reader, shapes
+from helpers import reader, shapes
+from helpers.editing import inversion
 
 
 @pytest.fixture(scope="module")

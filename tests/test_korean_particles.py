@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from helpers import check
-from helpers.korean_particles import with_particle
+from helpers.checks import checkers
+from helpers.checks.korean_particles import with_particle
 
 CASES = [
     # Hangul: the last syllable's final consonant; ㄹ takes 로
@@ -64,20 +64,20 @@ PARTICLE_AFTER_A_VALUE = re.compile(
 
 def test_no_checker_message_glues_a_fixed_particle_to_a_value():
     """A particle after an f-string value must come from with_particle ("42이", "all는" were bugs)."""
-    source = Path(check.__file__).read_text()
+    source = Path(checkers.__file__).read_text()
     assert not [line.strip() for line in source.splitlines() if PARTICLE_AFTER_A_VALUE.search(line)]
 
 
 def test_checker_messages_pick_the_right_particle():
     # seed 42 for the first generator: "42가 아닙니다", not "42이"
-    verdict = check.check_generators(lambda s, n: [torch.Generator("cpu").manual_seed(s + i + 1)
+    verdict = checkers.check_generators(lambda s, n: [torch.Generator("cpu").manual_seed(s + i + 1)
                                                    for i in range(n)])
     assert "seed + 0 = 42가 아닙니다." in verdict.message
     fixes = {"baseline": {"all": 0.0}, "inpainting": {"all": 0.4}}
-    assert "'baseline'의 all은 0.00인데" in check.check_best_fix("baseline", fixes).message
-    verdict = check.check_frechet_1d(lambda m1, s1, m2, s2: 0.0)
+    assert "'baseline'의 all은 0.00인데" in checkers.check_best_fix("baseline", fixes).message
+    verdict = checkers.check_frechet_1d(lambda m1, s1, m2, s2: 0.0)
     assert "N(1.0, 2.0²)과 N(4.0, 2.0²)이면 9인데 0입니다." in verdict.message
-    verdict = check.check_img2img_steps(lambda steps, s: steps)
+    verdict = checkers.check_img2img_steps(lambda steps, s: steps)
     assert "steps=20, strength=0.4면 8걸음인데 20입니다." in verdict.message
-    verdict = check.check_latent_shape(lambda h, w, f, c: (c, w // f, h // f))
+    verdict = checkers.check_latent_shape(lambda h, w, f, c: (c, w // f, h // f))
     assert "channels=4면 (4, 96, 64)인데 (4, 64, 96)을 돌려주었습니다." in verdict.message

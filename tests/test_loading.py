@@ -11,8 +11,8 @@ import torch
 from PIL import Image
 
 import helpers
-from helpers import loading
-from helpers.models import REGISTRY
+from helpers.core import loading
+from helpers.core.registry import REGISTRY
 
 
 def _generate(pipe, **kwargs) -> np.ndarray:
@@ -265,12 +265,12 @@ def test_bundled_missing_says_how_to_build_it(tmp_path, monkeypatch):
         "mini-sd",
         dataclasses.replace(REGISTRY["mini-sd"], local_dir=str(tmp_path / "nope")),
     )
-    with pytest.raises(helpers.BundledModelMissingError, match="python -m helpers.train_mini_sd"):
+    with pytest.raises(helpers.BundledModelMissingError, match="python -m helpers.training.train_mini_sd"):
         helpers.load_pipeline(device="cpu")
 
 
 def test_bundled_controlnet_missing_names_its_command(bundled):
-    with pytest.raises(helpers.BundledModelMissingError, match="python -m helpers.train_controlnet"):
+    with pytest.raises(helpers.BundledModelMissingError, match="python -m helpers.training.train_controlnet"):
         helpers.load_pipeline("controlnet", device="cpu")
 
 

@@ -6,20 +6,20 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.config import BUNDLED_MODEL_DIR
-from helpers.evaluate import random_captions
-from helpers.generate import generate
-from helpers.mini_sd import (
+from helpers.core.config import BUNDLED_MODEL_DIR
+from helpers.core.generate import generate
+from helpers.shapes.reader import adherence
+from helpers.training.evaluate import random_captions
+from helpers.training.mini_sd import (
     CAPTION_WORDS,
     RECOMMENDED_GUIDANCE,
     RECOMMENDED_STEPS,
     SD15_SCHEDULE,
 )
-from helpers.reader import adherence
 
 # 24 fixed captions, drawn at random (seed 2024), not chosen by hand.
 CAPTIONS = random_captions(24, seed=2024)
-# The benchmark's 200 captions (helpers.evaluate): guidance changes only a few pictures in
+# The benchmark's 200 captions (helpers.training.evaluate): guidance changes only a few pictures in
 # 200 (the card: "all" 0.945 at guidance 1, 0.975 at guidance 5, 20 steps), too few to
 # compare on 24 captions, so the guidance comparison uses all 200.
 BENCHMARK = random_captions(200)
@@ -39,7 +39,7 @@ def test_folder_is_small_safetensors_only_with_a_card():
     assert not [p for p in files if p.suffix in (".bin", ".pt", ".ckpt", ".pkl")]
     assert sum(p.stat().st_size for p in files) < 25e6
     card = (BUNDLED_MODEL_DIR / "README.md").read_text()
-    assert "python -m helpers.train_mini_sd" in card and "python -m helpers.evaluate" in card
+    assert "python -m helpers.training.train_mini_sd" in card and "python -m helpers.training.evaluate" in card
     evaluation = json.loads((BUNDLED_MODEL_DIR / "evaluation.json").read_text())
     assert evaluation["captions"] >= 200
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers.config import BUNDLED_MODEL_DIR
-from helpers.models import REGISTRY, TASKS, get_model, hub_ids
+from helpers.core.config import BUNDLED_MODEL_DIR
+from helpers.core.registry import REGISTRY, TASKS, get_model, hub_ids
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 

@@ -12,9 +12,9 @@ def add_tiny_clip(cache, monkeypatch) -> None:
     """Put a tiny CLIP into the offline hub cache under the registry's CLIP id; forget loaded ones."""
     import importlib
 
-    from helpers.models import REGISTRY
+    from helpers.core.registry import REGISTRY
 
-    clip_module = importlib.import_module("helpers.clip_score")  # helpers.clip_score is the function
+    clip_module = importlib.import_module("helpers.prompting.clip_score")  # helpers.clip_score is the function
     folder = snapshot_dir(cache, REGISTRY["clip-vit-b32"].hub_id)
     model, processor = tiny_clip()
     model.save_pretrained(folder)

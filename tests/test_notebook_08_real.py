@@ -10,7 +10,7 @@ from conftest import build_tiny_controlnet, point_hub_at, save_with_fp16_variant
 
 
 def test_notebook_08_runs_on_real_sd15_with_openpose_and_canny(hub_cache_dir, tmp_path, monkeypatch):
-    from helpers.models import REGISTRY
+    from helpers.core.registry import REGISTRY
 
     cache = tmp_path / "hub"
     shutil.copytree(hub_cache_dir, cache)  # the shared cache has no canny model; this copy does

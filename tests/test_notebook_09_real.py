@@ -22,7 +22,7 @@ def save_tiny_lcm_lora(folder, seed: int = 0) -> None:
     """Write a non-zero rank-2 LoRA for the tiny sd15's UNet as pytorch_lora_weights.safetensors."""
     import torch
 
-    from helpers.personalize import add_lora, save_lora
+    from helpers.editing.personalize import add_lora, save_lora
 
     pipe = build_tiny_pipeline(seed=0)
     params = add_lora(pipe, rank=2)
@@ -36,7 +36,7 @@ def save_tiny_lcm_lora(folder, seed: int = 0) -> None:
 @pytest.fixture
 def hub_with_editing_models(hub_cache_dir, tmp_path, monkeypatch):
     """The shared tiny hub cache plus a tiny instruct-pix2pix and a tiny LCM-LoRA under their real ids."""
-    from helpers.models import REGISTRY
+    from helpers.core.registry import REGISTRY
 
     cache = tmp_path / "hub"
     shutil.copytree(hub_cache_dir, cache)

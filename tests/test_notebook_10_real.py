@@ -11,14 +11,14 @@ from conftest import snapshot_dir
 
 def add_tiny_safety_checker(cache, monkeypatch) -> None:
     """Put a tiny random-weight safety checker (flags nothing) in the offline hub cache."""
-    import helpers.safety
-    from helpers.models import REGISTRY
+    import helpers.responsible.safety
+    from helpers.core.registry import REGISTRY
 
     folder = snapshot_dir(cache, REGISTRY["safety-checker"].hub_id)
     checker, extractor = tiny_safety_checker(threshold=1.0)
     checker.save_pretrained(folder)
     extractor.save_pretrained(folder)
-    monkeypatch.setattr(helpers.safety, "_LOADED", {})
+    monkeypatch.setattr(helpers.responsible.safety, "_LOADED", {})
 
 
 def test_notebook_10_runs_on_real_sd15_with_the_safety_checker(offline_hub, monkeypatch):

@@ -117,16 +117,16 @@ def test_environment_report_checks_pyprojects_floors():
     """00's [OK]/[FAIL] table asks for what pyproject.toml asks for, and no JupyterLab (not on Colab)."""
     from packaging.requirements import Requirement
 
-    from helpers import envreport
+    from helpers.core import environment_check
 
     project = _pyproject()["project"]
     floors = {}
     for req in map(Requirement, project["dependencies"]):
         lowest = [spec.version for spec in req.specifier if spec.operator == ">="]
         floors[req.name] = lowest[0] if lowest else None
-    assert {name: floors[name] for name in envreport.REQUIRED_PACKAGES} == envreport.REQUIRED_PACKAGES
-    assert "jupyterlab" not in envreport.REQUIRED_PACKAGES
-    assert project["requires-python"] == ">=" + ".".join(map(str, envreport.MIN_PYTHON))
+    assert {name: floors[name] for name in environment_check.REQUIRED_PACKAGES} == environment_check.REQUIRED_PACKAGES
+    assert "jupyterlab" not in environment_check.REQUIRED_PACKAGES
+    assert project["requires-python"] == ">=" + ".".join(map(str, environment_check.MIN_PYTHON))
 
 
 def test_makefile_fails_when_pytest_collects_nothing(tmp_path):

@@ -8,8 +8,9 @@ import torch
 
 import helpers
 from conftest import build_tiny_pipeline
-from helpers import personalize, shapes
-from helpers.hexagons import Hexagon, hexagon_caption, render_hexagon
+from helpers import shapes
+from helpers.editing import personalize
+from helpers.shapes.hexagons import Hexagon, hexagon_caption, render_hexagon
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from conftest import build_tiny_pipeline
-from helpers.generate import generate
-from helpers.playground import make_picture, playground
+from helpers.classroom.playground import make_picture, playground
+from helpers.core.generate import generate
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,17 @@ import random
 import numpy as np
 import pytest
 
-from helpers.edges import canny_edges
-from helpers.figures import Person, inside_canvas, keypoints, random_person, render_person
-from helpers.pose_control import pose_scores, unseen_people
-from helpers.pose_editor import POSE_PRESETS, edit_pose, pose_editor, pose_picture, preset_pose
+from helpers.classroom.pose_editor import (
+    POSE_PRESETS,
+    edit_pose,
+    pose_editor,
+    pose_picture,
+    preset_pose,
+)
+from helpers.control.edges import canny_edges
+from helpers.control.pose_control import pose_scores, unseen_people
 from helpers.shapes import Shape, render
+from helpers.shapes.people import Person, inside_canvas, keypoints, random_person, render_person
 
 
 @pytest.mark.parametrize("name", list(POSE_PRESETS))
@@ -97,8 +103,8 @@ def test_rendered_people_score_full_marks():
 
 
 def test_controlnet_training_smoke(tmp_path):
-    from helpers.config import BUNDLED_MODEL_DIR
-    from helpers.train_controlnet import main
+    from helpers.core.config import BUNDLED_MODEL_DIR
+    from helpers.training.train_controlnet import main
 
     tiny_pipeline_dir = BUNDLED_MODEL_DIR  # ControlNet on the real mini model, three tiny steps
 
@@ -115,20 +121,20 @@ def test_controlnet_training_smoke(tmp_path):
 
 
 def test_iou_checker_tells_right_from_wrong(capsys):
-    from helpers import check
-    from helpers.reader import mask_iou
+    from helpers.checks import checkers
+    from helpers.shapes.reader import mask_iou
 
-    assert check.check_iou(mask_iou)
-    assert not check.check_iou(lambda a, b: float((a & b).sum() / max(1, a.sum())))  # not over the union
-    assert not check.check_iou(lambda a, b: float((a & b).sum() / (a | b).sum()))  # 0/0 when both empty
-    assert not check.check_iou(None)
+    assert checkers.check_iou(mask_iou)
+    assert not checkers.check_iou(lambda a, b: float((a & b).sum() / max(1, a.sum())))  # not over the union
+    assert not checkers.check_iou(lambda a, b: float((a & b).sum() / (a | b).sum()))  # 0/0 when both empty
+    assert not checkers.check_iou(None)
     assert "아직 답이 없습니다" in capsys.readouterr().out
 
 
 def test_hands_up_checker():
-    from helpers import check
+    from helpers.checks import checkers
 
-    assert check.check_hands_up(preset_pose("arms up"))
-    assert not check.check_hands_up(preset_pose("waving"))  # one hand only
-    assert not check.check_hands_up("arms up")
-    assert not check.check_hands_up(None)
+    assert checkers.check_hands_up(preset_pose("arms up"))
+    assert not checkers.check_hands_up(preset_pose("waving"))  # one hand only
+    assert not checkers.check_hands_up("arms up")
+    assert not checkers.check_hands_up(None)

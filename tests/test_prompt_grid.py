@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from conftest import build_tiny_pipeline
-from helpers.generate import generate
-from helpers.prompt_grid import prompt_matrix, xy_grid
+from helpers.core.generate import generate
+from helpers.prompting.prompt_grid import prompt_matrix, xy_grid
 
 
 def test_prompt_matrix_keeps_order_and_makes_every_subset():

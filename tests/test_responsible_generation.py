@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from helpers import deepfake_detector, frechet, image_edits, spectrum, watermark
+from helpers.responsible import deepfake_detector, frechet, image_edits, spectrum, watermark
 from helpers.shapes import Shape, render
 
 
@@ -243,7 +243,7 @@ def test_detection_threshold_is_a_binomial_tail():
 
 
 def test_safety_checker_cost_is_clip_vit_l14():
-    from helpers.safety import safety_checker_cost
+    from helpers.responsible.safety import safety_checker_cost
 
     cost = safety_checker_cost()
     assert 3.0e8 < cost["parameters"] < 3.1e8  # CLIP ViT-L/14 image tower + projection
@@ -253,7 +253,7 @@ def test_safety_checker_cost_is_clip_vit_l14():
 
 @pytest.mark.parametrize(("threshold", "flagged"), [(1.0, False), (-1.0, True)])
 def test_run_safety_checker_blacks_out_flagged_pictures(threshold, flagged):
-    from helpers.safety import run_safety_checker
+    from helpers.responsible.safety import run_safety_checker
 
     checker, extractor = tiny_safety_checker(threshold)
     pictures = _pictures(2)
@@ -274,7 +274,7 @@ def test_checkers_of_notebook_10(capsys):
     import io
     from math import comb
 
-    from helpers import check
+    from helpers.checks import checkers
 
     def my_jpeg(image, quality):
         buffer = io.BytesIO()
@@ -288,13 +288,13 @@ def test_checkers_of_notebook_10(capsys):
             k -= 1
         return k
 
-    assert check.check_jpeg_edit(my_jpeg)
-    assert not check.check_jpeg_edit(lambda image, quality: image)
+    assert checkers.check_jpeg_edit(my_jpeg)
+    assert not checkers.check_jpeg_edit(lambda image, quality: image)
     assert "JPEG" in capsys.readouterr().out
-    assert check.check_frechet_1d(lambda m1, s1, m2, s2: (m1 - m2) ** 2 + (s1 - s2) ** 2)
-    assert not check.check_frechet_1d(lambda m1, s1, m2, s2: (m1 - m2) ** 2 + (s1 ** 2 - s2 ** 2) ** 2)
+    assert checkers.check_frechet_1d(lambda m1, s1, m2, s2: (m1 - m2) ** 2 + (s1 - s2) ** 2)
+    assert not checkers.check_frechet_1d(lambda m1, s1, m2, s2: (m1 - m2) ** 2 + (s1 ** 2 - s2 ** 2) ** 2)
     assert "표준편차" in capsys.readouterr().out
-    assert check.check_detection_threshold(threshold)
-    assert not check.check_detection_threshold(lambda n, p: threshold(n, p) - 1)
+    assert checkers.check_detection_threshold(threshold)
+    assert not checkers.check_detection_threshold(lambda n, p: threshold(n, p) - 1)
     assert "하나 모자랍니다" in capsys.readouterr().out
-    assert not check.check_detection_threshold(None)
+    assert not checkers.check_detection_threshold(None)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import sample_quality as sq
 from helpers import shapes
+from helpers.shapes import sample_quality as sq
 
 
 @pytest.mark.parametrize("side", [32, 64])

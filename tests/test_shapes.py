@@ -6,28 +6,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers.figures import (
-    LIMBS,
-    OPENPOSE_COLORS,
-    Person,
-    Pose,
-    inside_canvas,
-    keypoints,
-    person_caption,
-    random_person,
-    random_pose,
-    render_person,
-    render_pose_guide,
-)
-from helpers.reader import (
-    adherence,
-    largest_component_share,
-    pose_iou,
-    read,
-    read_person,
-    read_two,
-    snap,
-)
 from helpers.shapes import (
     COLORS,
     PALETTE,
@@ -42,7 +20,29 @@ from helpers.shapes import (
     render,
     render_two,
 )
-from helpers.shapes_dataset import ShapesDataset
+from helpers.shapes.dataset import ShapesDataset
+from helpers.shapes.people import (
+    LIMBS,
+    OPENPOSE_COLORS,
+    Person,
+    Pose,
+    inside_canvas,
+    keypoints,
+    person_caption,
+    random_person,
+    random_pose,
+    render_person,
+    render_pose_guide,
+)
+from helpers.shapes.reader import (
+    adherence,
+    largest_component_share,
+    pose_iou,
+    read,
+    read_person,
+    read_two,
+    snap,
+)
 
 
 def test_there_are_1680_combinations_and_colours_differ():

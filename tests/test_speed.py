@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from conftest import build_tiny_pipeline
-from helpers.speed import time_per_image
+from helpers.performance.speed import time_per_image
 
 
 def test_time_per_image_counts_every_call():

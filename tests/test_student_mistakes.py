@@ -17,7 +17,7 @@ from PIL import Image
 
 import helpers
 from helpers import shapes
-from helpers.unknown_words import UnknownWordsWarning, unknown_words
+from helpers.core.prompt_words import UnknownWordsWarning, unknown_words
 
 STEPS = 2
 PROMPT = "a large red circle at the left on a blue background"
@@ -37,7 +37,7 @@ def pipes():
 def fresh_warnings(monkeypatch):
     """Each test sees every unknown-words warning afresh."""
     # helpers.unknown_words is also the name of the exported function, so reach the module itself.
-    monkeypatch.setattr(importlib.import_module("helpers.unknown_words"), "_warned", set())
+    monkeypatch.setattr(importlib.import_module("helpers.core.prompt_words"), "_warned", set())
 
 
 def source() -> Image.Image:
@@ -190,7 +190,7 @@ def test_a_list_of_pictures_goes_with_the_prompts_in_chunks(pipes):
 
 
 def test_batch_none_asks_default_batch(pipes, monkeypatch):
-    import helpers.loading
+    import helpers.core.loading
 
     asked = []
 
@@ -198,7 +198,7 @@ def test_batch_none_asks_default_batch(pipes, monkeypatch):
         asked.append((width, height))
         return 1
 
-    monkeypatch.setattr(helpers.loading, "default_batch", one_at_a_time)
+    monkeypatch.setattr(helpers.core.loading, "default_batch", one_at_a_time)
     calls = []
     pipe = pipes["text2img"]
     monkeypatch.setattr(type(pipe), "__call__", _counting(type(pipe).__call__, calls))

@@ -5,10 +5,10 @@ import json
 import torch
 from transformers import CLIPTokenizer
 
-from helpers.mini_sd import CAPTION_WORDS, MiniSDConfig, build_tokenizer
-from helpers.train_mini_sd import main
-from helpers.word_tokenizer import build_tokenizer as build_word_tokenizer
-from helpers.word_tokenizer import word_merges
+from helpers.training.mini_sd import CAPTION_WORDS, MiniSDConfig, build_tokenizer
+from helpers.training.train_mini_sd import main
+from helpers.training.word_tokenizer import build_tokenizer as build_word_tokenizer
+from helpers.training.word_tokenizer import word_merges
 
 
 def test_every_caption_word_is_one_token_and_other_words_still_tokenize(tmp_path):
@@ -63,8 +63,8 @@ def test_tiny_training_run_saves_a_loadable_pipeline_and_resumes(tmp_path, capsy
 
 def test_edge_mask_marks_only_edges():
     from helpers.shapes import Shape, render
-    from helpers.shapes_dataset import image_to_tensor
-    from helpers.train_mini_sd import edge_mask
+    from helpers.shapes.dataset import image_to_tensor
+    from helpers.training.train_mini_sd import edge_mask
 
     image = image_to_tensor(render(Shape("square", "large", "red", "center", "blue"), 64))
     mask = edge_mask(image[None])[0, 0]

@@ -1,4 +1,4 @@
-"""helpers.two_objects: two-object outcomes read from rendered pictures whose answer is known."""
+"""helpers.prompting.two_objects: two-object outcomes read from rendered pictures whose answer is known."""
 
 from __future__ import annotations
 
@@ -8,8 +8,13 @@ import numpy as np
 import pytest
 
 from helpers import shapes
-from helpers.reader import component_sizes, largest_component_share
-from helpers.two_objects import count_objects, object_mask, outcome_shares, two_object_outcome
+from helpers.prompting.two_objects import (
+    count_objects,
+    object_mask,
+    outcome_shares,
+    two_object_outcome,
+)
+from helpers.shapes.reader import component_sizes, largest_component_share
 
 TWO = shapes.TwoShapes("circle", "red", "square", "blue", "white")
 PROMPT = shapes.caption_two(TWO)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from conftest import build_tiny_pipeline
-from helpers.unet_cost import unet_cost
+from helpers.performance.unet_cost import unet_cost
 
 
 def test_costs_grow_with_area_and_attention_with_its_square():

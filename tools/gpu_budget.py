@@ -46,7 +46,7 @@ def cuda_only_cells(name: str) -> list[str]:
     """Return the ids of notebook ``name``'s code cells with a branch that runs only on a CUDA GPU.
 
     The counting run is on the CPU, so those branches never run there: their calls are written out by
-    hand in helpers/gpu_cuda_only.py and added to the count; the JSON names the cells.
+    hand in helpers/gpu_budget/cuda_only.py and added to the count; the JSON names the cells.
     """
     nb = json.loads((REPO_ROOT / "notebooks" / f"{name}.ipynb").read_text())
     return [c.get("id", "?") for c in nb["cells"] if c["cell_type"] == "code"
@@ -60,8 +60,8 @@ def collect(costs_path: Path) -> dict:
     new costs table needs no new count.
     """
     sys.path.insert(0, str(REPO_ROOT))
-    from helpers.gpu_budget import estimate, load_costs
-    from helpers.gpu_work import WorkLog
+    from helpers.gpu_budget.counting import WorkLog
+    from helpers.gpu_budget.estimate import estimate, load_costs
 
     record = json.loads(BUDGET_JSON.read_text()) if BUDGET_JSON.exists() else {}
     costs = load_costs(costs_path)

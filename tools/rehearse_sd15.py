@@ -137,7 +137,7 @@ def _prepare(call: str, modules: dict[str, Any], shape: dict[str, Any]) -> Any:
     if call == "lora_train":
         from peft import LoraConfig
 
-        from helpers.personalize import LORA_TARGETS
+        from helpers.editing.personalize import LORA_TARGETS
 
         m["unet"].requires_grad_(False)
         m["text_encoder"].requires_grad_(False)

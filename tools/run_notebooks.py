@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     cache = args.what == "warm"
     if cache:
         sys.path.insert(0, str(REPO_ROOT))
-        from helpers.generation_cache import cache_dir
+        from helpers.core.generation_cache import cache_dir
 
         folder = cache_dir()
         if folder is None:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Stamp every notebook's "Open in Colab" badge and Colab set-up cell from one place.
 
-The repository URL lives in helpers/config.py (REPO_URL; the WORKBOOK_REPO_URL environment
+The repository URL lives in helpers/core/config.py (REPO_URL; the WORKBOOK_REPO_URL environment
 variable or --repo-url overrides it, e.g. for a fork). Never edit the badge or the set-up cell
 by hand: change this script or the URL, then run
 
@@ -30,7 +30,7 @@ CELL_ID = "colab-setup"
 COLAB_DIR = "/content/sd-workbook"
 
 COLAB_CELL = '''# colab-setup: in Google Colab this installs the workbook; anywhere else it does nothing.
-# Stamped by tools/stamp_notebooks.py (URL from helpers/config.py). Safe to run twice.
+# Stamped by tools/stamp_notebooks.py (URL from helpers/core/config.py). Safe to run twice.
 import importlib
 import os
 import subprocess
@@ -71,10 +71,10 @@ if "google.colab" in sys.modules:
 
 
 def default_repo() -> tuple[str, str]:
-    """Return (repo URL, branch) from helpers/config.py, which reads WORKBOOK_REPO_URL."""
+    """Return (repo URL, branch) from helpers/core/config.py, which reads WORKBOOK_REPO_URL."""
     sys.path.insert(0, str(REPO_ROOT))
     try:
-        from helpers.config import REPO_BRANCH, REPO_URL
+        from helpers.core.config import REPO_BRANCH, REPO_URL
     finally:
         sys.path.remove(str(REPO_ROOT))
     return REPO_URL, REPO_BRANCH

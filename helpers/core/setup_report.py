@@ -1,0 +1,36 @@
+"""The short set-up report every notebook starts with: device, seed, versions and the model backend."""
+
+from __future__ import annotations
+
+import platform
+
+import torch
+
+from helpers.core.arguments import check_seed
+from helpers.core.config import BUNDLED_MODEL_DIR
+from helpers.core.device import default_dtype, package_version, pick_device, seed_everything
+from helpers.core.loading import choose_backend
+
+
+def setup(seed: int = 0) -> torch.device:
+    """Return the device to use, after seeding everything and printing a short report.
+
+    The report names the versions, the device, the dtype pipelines will use and which
+    model backend ``helpers.load_pipeline()`` will choose, and why.
+    Introduced in 00_setup_check.
+    """
+    seed = check_seed(seed)
+    device = pick_device()
+    seed_everything(seed)
+    model, reason = choose_backend(device)
+    versions = ", ".join(
+        f"{name} {package_version(name) or 'missing'}"
+        for name in ("torch", "diffusers", "transformers")
+    )
+    print(f"python {platform.python_version()}, {versions}")
+    print(
+        f"device: {device} | dtype: {str(default_dtype(device)).replace('torch.', '')} | seed: {seed}"
+    )
+    bundled = "present" if (BUNDLED_MODEL_DIR / "model_index.json").is_file() else "missing"
+    print(f"model backend: {model} ({reason}); bundled mini-sd {bundled}")
+    return device

@@ -1,0 +1,154 @@
+"""Write the bundled model's card (README.md) from its training and evaluation records.
+
+The card's numbers are never typed in: they are read from ``training.json``
+(written by ``helpers.training.train_mini_sd``) and ``evaluation.json`` (written by
+``helpers.training.evaluate``) in the model folder.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from helpers.training.evaluate import format_grid
+from helpers.training.mini_sd import RECOMMENDED_GUIDANCE, RECOMMENDED_STEPS
+
+
+def _folder_size_mb(folder: Path) -> float:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
+
+
+def _params(folder: Path) -> dict[str, float]:
+    """Return each part's parameter count in millions, read from its safetensors headers."""
+    from safetensors import safe_open
+
+    out = {}
+    for part in ("vae", "text_encoder", "unet"):
+        total = 0
+        for file in (folder / part).glob("*.safetensors"):
+            with safe_open(file, "pt") as f:
+                for key in f.keys():
+                    total += math.prod(f.get_slice(key).get_shape())
+        out[part] = round(total / 1e6, 2)
+    return out
+
+
+def render_card(folder: Path) -> str:
+    """Return the Markdown model card for the model in ``folder``."""
+    training = json.loads((folder / "training.json").read_text())
+    evaluation = json.loads((folder / "evaluation.json").read_text())
+    cfg = training["config"]
+    model = cfg["model"]
+    params = _params(folder)
+    rec = next(r for r in evaluation["grid"]
+               if r["steps"] == RECOMMENDED_STEPS and r["guidance"] == RECOMMENDED_GUIDANCE)
+    people = evaluation["people"]
+    speed = evaluation["speed"]
+    variety_rows = "\n".join(
+        f"| {row['prompt']} | " + " | ".join(
+            str(row.get(name, "named")) for name in ("size", "color", "position", "background"))
+        + f" | {row['shape_right']:.2f} |" for row in evaluation["variety"])
+    latent = model["image_size"] // 2 ** (len(model["vae_channels"]) - 1)
+    wall = training.get("wall_clock_minutes")
+    wall_line = (f"{wall} minutes of wall-clock time in all (every resumed run added up)"
+                 if wall is not None else f"{training['seconds_this_run'] / 60:.1f} minutes")
+    if wall is not None and wall > 60:
+        wall_line += (", over the workbook's 60-minute budget for this script; it checkpoints every "
+                      f"{cfg['save_every']} steps and resumes when re-run, so it can be trained in parts")
+    return f"""---
+license: mit
+library_name: diffusers
+pipeline_tag: text-to-image
+tags: [stable-diffusion, tiny, education, shapes-world]
+---
+
+# mini-sd: a miniature Stable Diffusion trained on the Shapes world
+
+A text-to-image model made of exactly Stable Diffusion 1.5's parts — `AutoencoderKL`,
+`CLIPTokenizer` + `CLIPTextModel`, `UNet2DConditionModel` with cross-attention and SD 1.5's
+DDIM scheduler — shrunk to run on a laptop CPU and trained by this workbook on the
+Shapes world (`docs/shapes-world.md`, v1): one-object pictures and people in poses.
+It is the workbook's offline backend: `helpers.load_pipeline()` returns it when there is no
+GPU or no model hub.
+
+```python
+from diffusers import StableDiffusionPipeline
+pipe = StableDiffusionPipeline.from_pretrained("data/models/mini-sd", local_files_only=True)
+image = pipe("a large red circle at the center on a blue background",
+             num_inference_steps={RECOMMENDED_STEPS}, guidance_scale={RECOMMENDED_GUIDANCE:g}).images[0]
+```
+
+## Parts
+
+| part | configuration | parameters (M) |
+| --- | --- | --- |
+| VAE | AutoencoderKL, blocks {tuple(model['vae_channels'])}, 1 layer each, {model['image_size']} px → {model['latent_channels']}×{latent}×{latent} latents, scaling factor {training['unet']['scaling_factor']:.4f} | {params['vae']} |
+| tokenizer | CLIPTokenizer with one token per caption word (letters for other words), max length {model['max_length']} | – |
+| text encoder | CLIPTextModel, hidden {model['text_hidden']}, {model['text_layers']} layers, {model['text_heads']} heads | {params['text_encoder']} |
+| UNet | UNet2DConditionModel, blocks {tuple(model['unet_channels'])}, cross-attention in every block | {params['unet']} |
+| scheduler | DDIM, scaled_linear 0.00085–0.012, 1000 train steps, epsilon (SD 1.5's) | – |
+
+Folder size: {_folder_size_mb(folder):.1f} MB, safetensors only.
+
+## How it was made
+
+    python -m helpers.training.train_mini_sd          # re-run to resume from runs/mini-sd/
+
+- Data: all {1680 if cfg['shapes_limit'] is None else cfg['shapes_limit']} one-object pictures of the Shapes world and {cfg['people']} people in random poses,
+  rendered at {model['image_size']} px; people are {cfg['people_share']:.0%} of each batch. No two-object pictures (the
+  failure-case lesson measures what the model does with them).
+- Captions drawn afresh each step: {cfg['full_prob']:.0%} full, {1 - cfg['full_prob'] - cfg['empty_prob']:.0%} partial (each optional attribute
+  dropped with probability 1/2), {cfg['empty_prob']:.0%} empty (for classifier-free guidance).
+- Stage 1, VAE: {cfg['vae_steps']} steps at batch {cfg['vae_batch']}, AdamW lr {cfg['vae_lr']}, MSE + {cfg['kl_weight']:g}·KL;
+  from step {cfg['edge_weight_from']} on, edge pixels weigh {cfg['edge_weight']:g}× in the MSE (plain MSE left small squares and
+  triangles rounded); final MSE {training['vae']['final_mse']:.4f} (pixels in [-1, 1]).
+- Stage 2, text encoder + UNet together: {cfg['unet_steps']} steps at batch {cfg['unet_batch']}, AdamW lr {cfg['unet_lr']} with
+  warm-up and cosine decay, min-SNR-{cfg['min_snr_gamma']:g} loss weighting, EMA {cfg['ema_decay']} (the EMA weights are shipped).
+  From step {cfg['high_t_from']} on, {cfg['high_t_share']:.0%} of each batch draws t from {cfg['high_t_min']}–999: SD's schedule leaves
+  about 7% of the signal at t=999, which in an 8×8 latent already shows where the object is, and
+  until then the model copied position from the noise (position adherence 0.16 at step 3,000, measured on 64 captions
+  while training).
+- Hardware: the workbook's 2-core CPU machine, 24 GiB, no GPU, torch {evaluation['torch']},
+  {training['torch_threads']} threads; {wall_line} (VAE {training['vae']['seconds'] / 60:.1f}, text encoder + UNet
+  {training['unet']['seconds'] / 60:.1f}). The machine was shared with other work for part of the run, so
+  this is an upper bound.
+- Seed {cfg['seed']}; `accelerate` runs the same script on one or more GPUs (`accelerate launch -m helpers.training.train_mini_sd`).
+
+## Evaluation
+
+    python -m helpers.training.evaluate --write-card
+
+{evaluation['captions']} random full captions (seeded, not chosen by hand), one picture each, read back by the
+Shapes reader (`helpers.shapes.reader`). Recommended: **{RECOMMENDED_STEPS} DDIM steps, guidance {RECOMMENDED_GUIDANCE:g}**:
+every attribute {min(rec[a] for a in ('shape', 'size', 'color', 'position', 'background')):.3f} or better, "all" {rec['all']:.3f}.
+
+{format_grid(evaluation['grid'])}
+
+People (`a {{color}} person on a {{background}} background`, {people['n']} random poses): colour
+{people['color']:.3f}, background {people['background']:.3f}; {people['one_person_sized_object']:.3f} of the pictures read as one
+connected person-sized object.
+
+Variety of partial prompts (distinct values read over {evaluation['variety'][0]['seeds']} seeds; "named" = fixed by the prompt):
+
+| prompt | size | color | position | background | shape right |
+| --- | --- | --- | --- | --- | --- |
+{variety_rows}
+
+Speed: {speed['images_per_second']} images per second at batch {speed['batch']}, {speed['steps']} steps, guidance
+{speed['guidance']:g} on this CPU ({speed['torch_threads']} threads); peak memory of the benchmark process
+{evaluation['peak_memory_mib']} MiB. The benchmark took {evaluation.get('benchmark_seconds', 0) / 60:.1f} minutes.
+
+## Limits
+
+It knows only the Shapes world's words; any other word is spelled out in letters and
+mostly ignored. It has never seen two objects in one picture. It is a teaching model,
+not an artist.
+"""
+
+
+def write_card(folder: Path) -> Path:
+    """Write ``folder/README.md`` from the records in ``folder``; return its path."""
+    path = Path(folder) / "README.md"
+    path.write_text(render_card(Path(folder)))
+    return path
