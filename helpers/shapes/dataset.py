@@ -8,23 +8,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from helpers.shapes import Shape, all_shapes, caption, random_partial, render
+from helpers.shapes import Shape, all_shapes, caption, render
+from helpers.shapes.captions import random_caption
 from helpers.shapes.people import Person, keypoints, person_caption, random_person, render_person
 
 NO_KEYPOINTS = torch.full((18, 2), float("nan"))
-
-
-def _random_caption(item: Shape | Person, rng: random.Random, empty_prob: float,
-                    full_prob: float) -> str:
-    roll = rng.random()
-    if roll < empty_prob:
-        return ""
-    full = roll < empty_prob + full_prob
-    if isinstance(item, Person):
-        keep = ("color", "background") if full else tuple(
-            name for name in ("color", "background") if rng.random() < 0.5)
-        return person_caption(item, keep)
-    return caption(item) if full else random_partial(item, rng)[0]
 
 
 def image_to_tensor(image) -> torch.Tensor:
@@ -87,7 +75,7 @@ class ShapesDataset(Dataset):
         item = self.items[index]
         if self.captions == "full":
             return person_caption(item) if isinstance(item, Person) else caption(item)
-        return _random_caption(item, self.rng, self.empty_prob, self.full_prob)
+        return random_caption(item, self.rng, self.empty_prob, self.full_prob)
 
     def keypoints(self, index: int) -> torch.Tensor:
         """Return item ``index``'s (18, 2) keypoints, or NaNs for a shape."""

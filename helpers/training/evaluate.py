@@ -24,19 +24,11 @@ import numpy as np
 import torch
 
 from helpers.core.generate import generate
-from helpers.shapes import ATTRIBUTES, OPTIONAL_ATTRIBUTES, caption, parse_caption, random_shape
+from helpers.shapes import ATTRIBUTES, OPTIONAL_ATTRIBUTES, parse_caption
+from helpers.shapes.captions import random_captions  # 05 and 10 import it from here until they move
 from helpers.shapes.people import keypoints, person_caption, person_mask, random_person
 from helpers.shapes.reader import adherence, largest_component_share, read, read_person
 from helpers.training.mini_sd import RECOMMENDED_GUIDANCE, RECOMMENDED_STEPS
-
-
-def random_captions(n: int, seed: int = 1234) -> list[str]:
-    """Return ``n`` full one-object captions drawn at random with ``seed``.
-
-    Introduced in 05_running_stable_diffusion.
-    """
-    rng = random.Random(seed)
-    return [caption(random_shape(rng)) for _ in range(n)]
 
 
 def _person_area_range(size: int, n: int = 500) -> tuple[float, float]:

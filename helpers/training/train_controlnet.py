@@ -76,7 +76,8 @@ class PoseDataset:
 
     def __init__(self, people: int, size: int, seed: int, empty_prob: float,
                  full_prob: float) -> None:
-        from helpers.shapes.dataset import _random_caption, image_to_tensor
+        from helpers.shapes.captions import random_caption
+        from helpers.shapes.dataset import image_to_tensor
         from helpers.shapes.people import keypoints, random_person, render_person, render_pose_guide
 
         rng = random.Random(seed)
@@ -85,7 +86,7 @@ class PoseDataset:
         self.guides = torch.stack([guide_to_tensor(render_pose_guide(keypoints(p.pose), size))
                                    for p in self.people])
         self._caption_rng = random.Random(seed + 1)
-        self._random_caption = _random_caption
+        self._random_caption = random_caption
         self.empty_prob, self.full_prob = empty_prob, full_prob
 
     def __len__(self) -> int:

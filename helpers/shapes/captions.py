@@ -1,0 +1,43 @@
+"""Random captions of the Shapes world: the one sampler the lessons, benchmarks and training share.
+
+``random_captions`` draws full one-object captions (05 and 10 prompt with them, the benchmark
+measures with them); ``random_caption`` words one picture's caption at random, full, partial or
+empty, as both training scripts caption their pictures.
+"""
+
+from __future__ import annotations
+
+import random
+
+from helpers.shapes import Shape, caption, random_partial, random_shape
+from helpers.shapes.people import Person, person_caption
+
+PERSON_ATTRIBUTES: tuple[str, ...] = ("color", "background")
+
+
+def random_captions(n: int, seed: int = 1234) -> list[str]:
+    """Return ``n`` full one-object captions drawn at random with ``seed``.
+
+    Introduced in 05_running_stable_diffusion.
+    """
+    rng = random.Random(seed)
+    return [caption(random_shape(rng)) for _ in range(n)]
+
+
+def random_caption(item: Shape | Person, rng: random.Random, empty_prob: float,
+                   full_prob: float) -> str:
+    """Return a caption of ``item`` drawn with ``rng``: empty, full or partial.
+
+    Empty with probability ``empty_prob`` (for classifier-free guidance), full with
+    ``full_prob``, otherwise partial: each optional attribute of a shape (``random_partial``),
+    and a person's colour and background, kept with probability 1/2.
+    """
+    roll = rng.random()
+    if roll < empty_prob:
+        return ""
+    full = roll < empty_prob + full_prob
+    if isinstance(item, Person):
+        keep = PERSON_ATTRIBUTES if full else tuple(
+            name for name in PERSON_ATTRIBUTES if rng.random() < 0.5)
+        return person_caption(item, keep)
+    return caption(item) if full else random_partial(item, rng)[0]
