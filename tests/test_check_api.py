@@ -1,4 +1,4 @@
-"""The checker API (helpers.checks.checkers): one clear verdict per answer, and solutions stored collapsed."""
+"""The checker API (helpers.checks.api): one clear verdict per answer, and solutions stored collapsed."""
 
 from __future__ import annotations
 
@@ -7,18 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from helpers.checks import checkers
+from helpers.checks import api
+from helpers.checks.korean_particles import with_particle
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
-@checkers.checker
+@api.checker
 def check_double(fn):
     for x in (0, 3, -2):
-        got = checkers.as_number(checkers.call(fn, x))
-        checkers.expect(got == 2 * x, f"x = {checkers.with_particle(x, '이면/면')} "
-                                   f"{checkers.with_particle(2 * x, '이어야/여야')} 하는데 {got:g}입니다.")
+        got = api.as_number(api.call(fn, x))
+        api.expect(got == 2 * x, f"x = {with_particle(x, '이면/면')} "
+                                   f"{with_particle(2 * x, '이어야/여야')} 하는데 {got:g}입니다.")
     return "두 배가 맞습니다."
 
 
@@ -40,7 +41,7 @@ def test_wrong_answer_gets_a_friendly_hint(capsys):
 def test_unfinished_exercise_says_todo(answer, capsys):
     verdict = check_double(answer)
     assert not verdict and verdict.kind == "todo"
-    assert capsys.readouterr().out == f"✏️ {checkers._TODO}\n"
+    assert capsys.readouterr().out == f"✏️ {api._TODO}\n"
 
 
 def test_a_students_crash_is_reported_not_raised(capsys):
@@ -49,7 +50,7 @@ def test_a_students_crash_is_reported_not_raised(capsys):
 
 
 def test_an_answer_the_checker_did_not_foresee_is_a_hint_not_a_crash(capsys):
-    @checkers.checker
+    @api.checker
     def check_fragile(answer):
         return f"{answer + 1}"  # fails on anything but a number
 
@@ -63,32 +64,32 @@ def test_a_verdict_shows_nothing_under_its_box():
 
     shell = InteractiveShell.instance()
     try:
-        for verdict in (checkers.Verdict("correct", "좋아요"), checkers.Verdict("todo", checkers._TODO)):
+        for verdict in (api.Verdict("correct", "좋아요"), api.Verdict("todo", api._TODO)):
             assert shell.display_formatter.format(verdict) == ({}, {})
     finally:
         InteractiveShell.clear_instance()
-    assert repr(checkers.Verdict("wrong", "힌트")) == "Verdict('wrong', '힌트')"  # plain Python
+    assert repr(api.Verdict("wrong", "힌트")) == "Verdict('wrong', '힌트')"  # plain Python
 
 
 def test_expect_tensor_names_shape_and_type():
     import torch
 
-    checkers.expect_tensor(torch.zeros(2, 3), (2, 3), "x")
-    with pytest.raises(checkers.Hint, match=r"x의 모양\(shape\)이 \(2, 3\)이어야 하는데 \(3, 2\)"):
-        checkers.expect_tensor(torch.zeros(3, 2), (2, 3), "x")
-    with pytest.raises(checkers.Hint, match=r"모양\(shape\)이 \(2, 4\)여야 하는데"):
-        checkers.expect_tensor(torch.zeros(3, 2), (2, 4), "x")
-    with pytest.raises(checkers.Hint, match="x는 torch.Tensor여야 합니다 .받은 것: list"):
-        checkers.expect_tensor([1], (1,), "x")
-    with pytest.raises(checkers.Hint, match="결과는 torch.Tensor"):
-        checkers.expect_tensor([1], (1,), "결과")
+    api.expect_tensor(torch.zeros(2, 3), (2, 3), "x")
+    with pytest.raises(api.Hint, match=r"x의 모양\(shape\)이 \(2, 3\)이어야 하는데 \(3, 2\)"):
+        api.expect_tensor(torch.zeros(3, 2), (2, 3), "x")
+    with pytest.raises(api.Hint, match=r"모양\(shape\)이 \(2, 4\)여야 하는데"):
+        api.expect_tensor(torch.zeros(3, 2), (2, 4), "x")
+    with pytest.raises(api.Hint, match="x는 torch.Tensor여야 합니다 .받은 것: list"):
+        api.expect_tensor([1], (1,), "x")
+    with pytest.raises(api.Hint, match="결과는 torch.Tensor"):
+        api.expect_tensor([1], (1,), "결과")
 
 
 def test_in_a_notebook_the_verdict_is_a_coloured_box(monkeypatch):
     shown = []
-    monkeypatch.setattr(checkers, "_in_notebook", lambda: True)
+    monkeypatch.setattr(api, "_in_notebook", lambda: True)
     monkeypatch.setattr("IPython.display.display", lambda data, raw: shown.append(data))
-    assert checkers.correct("<b>")
+    assert api.correct("<b>")
     assert shown[0]["text/plain"] == "✅ 정답 (correct)! <b>"
     assert "workbook-check-correct" in shown[0]["text/html"] and "&lt;b&gt;" in shown[0]["text/html"]
 
@@ -118,7 +119,7 @@ def test_solutions_are_tagged_and_collapsed(path):
 def test_every_checked_exercise_is_followed_by_its_solution(path):
     cells = code_cells(path)
     for i, cell in enumerate(cells):
-        if "helpers.checks.checkers.check_" in "".join(cell["source"]) and not is_solution(cell):
+        if "helpers.checks.check_" in "".join(cell["source"]) and not is_solution(cell):
             assert i + 1 < len(cells) and is_solution(cells[i + 1]), (
                 f"{path.name}: the exercise cell {''.join(cell['source'])[:60]!r} has no solution "
                 "cell after it")

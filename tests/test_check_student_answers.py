@@ -14,7 +14,10 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.checks import checkers
+from helpers import checks
+from helpers.checks import api
+from helpers.checks.forward_diffusion import snr_crossing
+from helpers.checks.gan_vae_recap import reference_kl
 from helpers.responsible.watermark import detection_threshold
 
 LIMIT = 0.5  # seconds: the tests shorten the checkers' time limit
@@ -22,7 +25,7 @@ LIMIT = 0.5  # seconds: the tests shorten the checkers' time limit
 
 @pytest.fixture
 def short_limit(monkeypatch):
-    monkeypatch.setattr(checkers, "TIME_LIMIT_S", LIMIT)
+    monkeypatch.setattr(api, "TIME_LIMIT_S", LIMIT)
 
 
 def loop_forever(*_):
@@ -50,7 +53,7 @@ def swallow_and_loop(*_):
 @pytest.mark.parametrize("student", [loop_forever, sleep_forever, swallow_and_loop])
 def test_a_loop_that_never_ends_is_stopped_and_reported(student, short_limit, capsys):
     start = time.perf_counter()
-    verdict = checkers.check_guidance(student)
+    verdict = checks.check_guidance(student)
     seconds = time.perf_counter() - start
     assert verdict.kind == "wrong"
     assert f"함수가 {LIMIT:g}초 안에 끝나지 않았습니다" in verdict.message
@@ -59,7 +62,7 @@ def test_a_loop_that_never_ends_is_stopped_and_reported(student, short_limit, ca
 
 
 def test_a_normal_return_is_not_disturbed_after_the_limit(short_limit):
-    assert checkers.check_guidance(lambda u, c, s: u + s * (c - u))
+    assert checks.check_guidance(lambda u, c, s: u + s * (c - u))
     time.sleep(2 * LIMIT)  # a late watchdog would raise here
     assert sum(range(100_000)) == 4_999_950_000
     assert threading.active_count() < 5  # every watchdog ended
@@ -70,12 +73,12 @@ def test_a_slow_but_finishing_function_is_right(short_limit):
         time.sleep(LIMIT / 5)
         return u + s * (c - u)
 
-    assert checkers.check_guidance(slow)
+    assert checks.check_guidance(slow)
 
 
 def test_the_time_limit_works_from_another_thread(short_limit):
     verdicts = []
-    worker = threading.Thread(target=lambda: verdicts.append(checkers.check_guidance(loop_forever)))
+    worker = threading.Thread(target=lambda: verdicts.append(checks.check_guidance(loop_forever)))
     worker.start()
     worker.join(timeout=LIMIT + 10)
     assert not worker.is_alive()
@@ -94,12 +97,12 @@ def test_a_time_limit_in_a_checker_with_many_calls(short_limit):
         return tuple(f"a small {o['color']} {o['shape']} at the {o['position']} on a {o['background']} "
                      "background" for o in parse_two_caption(text))
 
-    assert "초 안에 끝나지 않았습니다" in checkers.check_split_two(loops_on_the_third_call).message
+    assert "초 안에 끝나지 않았습니다" in checks.check_split_two(loops_on_the_third_call).message
     assert len(calls) == 3
 
 
 def test_not_a_function_gets_a_hint():
-    verdict = checkers.check_guidance("u + s * (c - u)")
+    verdict = checks.check_guidance("u + s * (c - u)")
     assert verdict.kind == "wrong" and "함수를 넣어야 합니다 (받은 것: str)" in verdict.message
 
 
@@ -113,8 +116,8 @@ T = 259  # the linear schedule's first t with SNR < 1
     torch.tensor(T), torch.tensor([T]), torch.tensor(float(T), dtype=torch.float16),
 ], ids=repr)
 def test_snr_crossing_accepts_any_whole_number_type(answer):
-    assert checkers.snr_crossing(__import__("diffusers").DDPMScheduler().alphas_cumprod) == T
-    assert checkers.check_snr_crossing(answer)
+    assert snr_crossing(__import__("diffusers").DDPMScheduler().alphas_cumprod) == T
+    assert checks.check_snr_crossing(answer)
 
 
 @pytest.mark.parametrize("answer, reason", [
@@ -129,7 +132,7 @@ def test_snr_crossing_accepts_any_whole_number_type(answer):
     (np.int64(T + 1), "t는 260이 아닙니다."),
 ], ids=repr)
 def test_snr_crossing_explains_what_is_wrong(answer, reason):
-    verdict = checkers.check_snr_crossing(answer)
+    verdict = checks.check_snr_crossing(answer)
     assert verdict.kind == "wrong" and reason in verdict.message
 
 
@@ -142,7 +145,7 @@ def reference_threshold(n_bits, false_alarm):
                          ids=["int", "np.int64", "float", "np.float32", "tensor", "0-d array",
                               "1-element array", "1-element tensor"])
 def test_detection_threshold_accepts_any_number_type(convert):
-    assert checkers.check_detection_threshold(lambda n, p: convert(reference_threshold(n, p)))
+    assert checks.check_detection_threshold(lambda n, p: convert(reference_threshold(n, p)))
 
 
 @pytest.mark.parametrize("student, reason", [
@@ -156,7 +159,7 @@ def test_detection_threshold_accepts_any_number_type(convert):
     (lambda n, p: sum(comb(n, j) for j in range(n + 1)), "n_bits=48, false_alarm=1e-06이면"),
 ], ids=["nan", "inf", "-inf", "array", "list", "None", "half", "wrong number"])
 def test_detection_threshold_gives_a_reason_never_a_crash(student, reason):
-    verdict = checkers.check_detection_threshold(student)
+    verdict = checks.check_detection_threshold(student)
     assert verdict.kind == "wrong" and reason in verdict.message
 
 
@@ -166,51 +169,49 @@ def mix(a, b, w):
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16, torch.float32])
 def test_mix_embeddings_accepts_every_float_dtype(dtype):
-    assert checkers.check_mix_embeddings(lambda a, b, w: mix(a.to(dtype), b.to(dtype), w))
-    assert checkers.check_mix_embeddings(lambda a, b, w: mix(a, b, w).to(dtype))
+    assert checks.check_mix_embeddings(lambda a, b, w: mix(a.to(dtype), b.to(dtype), w))
+    assert checks.check_mix_embeddings(lambda a, b, w: mix(a, b, w).to(dtype))
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16])
 def test_mix_embeddings_still_rejects_a_wrong_mix_in_any_dtype(dtype):
-    verdict = checkers.check_mix_embeddings(lambda a, b, w: mix(a, b, 1 - w).to(dtype))
+    verdict = checks.check_mix_embeddings(lambda a, b, w: mix(a, b, 1 - w).to(dtype))
     assert verdict.kind == "wrong" and "weight = 0.0에서 값이 다릅니다" in verdict.message
 
 
 def test_tensor_checkers_accept_float64_and_half_answers():
-    from helpers.checks.checkers import reference_kl
-
-    assert checkers.check_kl(lambda mu, lv: reference_kl(mu.double(), lv.double()))
-    assert checkers.check_kl(lambda mu, lv: reference_kl(mu, lv).half())
-    assert checkers.check_reparameterize(
+    assert checks.check_kl(lambda mu, lv: reference_kl(mu.double(), lv.double()))
+    assert checks.check_kl(lambda mu, lv: reference_kl(mu, lv).half())
+    assert checks.check_reparameterize(
         lambda mu, lv: mu.double() + torch.exp(0.5 * lv.double()) * torch.randn_like(mu.double()))
-    assert checkers.check_guidance(lambda u, c, s: (u + s * (c - u)).half())
-    assert checkers.check_predicted_x0(lambda z, eps, a: (z.double() - (1 - a).sqrt() * eps) / a.sqrt())
-    assert checkers.check_instruct_guidance(
+    assert checks.check_guidance(lambda u, c, s: (u + s * (c - u)).half())
+    assert checks.check_predicted_x0(lambda z, eps, a: (z.double() - (1 - a).sqrt() * eps) / a.sqrt())
+    assert checks.check_instruct_guidance(
         lambda u, i, f, ts, is_: (u + is_ * (i - u) + ts * (f - i)).double())
-    assert not checkers.check_instruct_guidance(lambda u, i, f, ts, is_: (u + ts * (f - u)).double())
+    assert not checks.check_instruct_guidance(lambda u, i, f, ts, is_: (u + ts * (f - u)).double())
 
 
 def test_scalar_checkers_accept_numpy_and_torch_numbers():
     from helpers.prompting.attention_maps import mass_share
     from helpers.shapes.reader import mask_iou
 
-    assert checkers.check_mass_share(lambda heat, mask: np.float32(mass_share(heat, mask)))
-    assert checkers.check_mass_share(lambda heat, mask: torch.tensor(mass_share(heat, mask)))
-    assert checkers.check_iou(lambda a, b: np.float64(mask_iou(a, b)))
-    assert checkers.check_iou(lambda a, b: torch.tensor([mask_iou(a, b)]))
-    assert checkers.check_img2img_steps(lambda steps, s: np.int64(min(int(steps * s), steps)))
-    assert checkers.check_img2img_steps(lambda steps, s: torch.tensor(min(int(steps * s), steps)))
-    assert checkers.check_frechet_1d(lambda m1, s1, m2, s2: np.float64((m1 - m2) ** 2 + (s1 - s2) ** 2))
-    assert checkers.check_latent_shape(lambda h, w, f, c: torch.Size([c, h // f, w // f]))
-    assert checkers.check_latent_shape(lambda h, w, f, c: np.array([c, h // f, w // f]))
+    assert checks.check_mass_share(lambda heat, mask: np.float32(mass_share(heat, mask)))
+    assert checks.check_mass_share(lambda heat, mask: torch.tensor(mass_share(heat, mask)))
+    assert checks.check_iou(lambda a, b: np.float64(mask_iou(a, b)))
+    assert checks.check_iou(lambda a, b: torch.tensor([mask_iou(a, b)]))
+    assert checks.check_img2img_steps(lambda steps, s: np.int64(min(int(steps * s), steps)))
+    assert checks.check_img2img_steps(lambda steps, s: torch.tensor(min(int(steps * s), steps)))
+    assert checks.check_frechet_1d(lambda m1, s1, m2, s2: np.float64((m1 - m2) ** 2 + (s1 - s2) ** 2))
+    assert checks.check_latent_shape(lambda h, w, f, c: torch.Size([c, h // f, w // f]))
+    assert checks.check_latent_shape(lambda h, w, f, c: np.array([c, h // f, w // f]))
 
 
 def test_scalar_checkers_explain_arrays_and_nan():
-    verdict = checkers.check_img2img_steps(lambda steps, s: np.arange(3))
+    verdict = checks.check_img2img_steps(lambda steps, s: np.arange(3))
     assert verdict.kind == "wrong" and "돌려준 걸음 수가 숫자 하나여야 하는데" in verdict.message
-    verdict = checkers.check_iou(lambda a, b: np.float64("nan"))
+    verdict = checks.check_iou(lambda a, b: np.float64("nan"))
     assert verdict.kind == "wrong" and "NaN" in verdict.message
-    verdict = checkers.check_mass_share(lambda heat, mask: np.ones(3))
+    verdict = checks.check_mass_share(lambda heat, mask: np.ones(3))
     assert verdict.kind == "wrong" and "숫자 하나여야" in verdict.message
 
 
@@ -221,7 +222,7 @@ FIXES = {"baseline": {"all": 0.0}, "more steps": {"all": 0.02}, "inpainting": {"
 
 @pytest.mark.parametrize("answer", ["inpainting", "inpainting ", " Inpainting", "INPAINTING\n"])
 def test_best_fix_forgives_case_and_spaces(answer):
-    assert checkers.check_best_fix(answer, FIXES)
+    assert checks.check_best_fix(answer, FIXES)
 
 
 @pytest.mark.parametrize("answer, reason", [
@@ -232,7 +233,7 @@ def test_best_fix_forgives_case_and_spaces(answer):
     ("more  steps", "'more steps'의 all은 0.02인데, 더 높은 줄이 있습니다 (0.40)."),
 ], ids=repr)
 def test_best_fix_explains_a_wrong_answer(answer, reason):
-    verdict = checkers.check_best_fix(answer, FIXES)
+    verdict = checks.check_best_fix(answer, FIXES)
     assert verdict.kind == "wrong" and reason in verdict.message
 
 
@@ -244,13 +245,13 @@ def test_08_checkers_answer_in_the_styled_box(monkeypatch):
     from helpers.shapes.reader import mask_iou
 
     shown = []
-    monkeypatch.setattr(checkers, "_in_notebook", lambda: True)
+    monkeypatch.setattr(api, "_in_notebook", lambda: True)
     monkeypatch.setattr("IPython.display.display", lambda data, raw: shown.append(data))
-    assert checkers.check_iou(mask_iou)
-    assert not checkers.check_iou(None)
-    assert not checkers.check_hands_up(preset_pose("waving"))
-    assert not checkers.check_hands_up("arms up")
-    assert checkers.check_hands_up(preset_pose("arms up"))
+    assert checks.check_iou(mask_iou)
+    assert not checks.check_iou(None)
+    assert not checks.check_hands_up(preset_pose("waving"))
+    assert not checks.check_hands_up("arms up")
+    assert checks.check_hands_up(preset_pose("arms up"))
     kinds = [data["text/html"].split("workbook-check-")[1].split('"')[0] for data in shown]
     assert kinds == ["correct", "todo", "wrong", "wrong", "correct"]
     assert "손목이 코보다 아래에 있습니다" in shown[2]["text/plain"]
@@ -266,10 +267,10 @@ def test_in_a_kernel_a_checker_shows_its_box_only_and_stops_a_loop():
     import nbformat
     from nbclient import NotebookClient
 
-    cells = ["from helpers.checks import checkers\ncheckers.TIME_LIMIT_S = 1.0",
-             "checkers.check_guidance(None)",
-             "def apply_guidance(u, c, s):\n    while True:\n        pass\ncheckers.check_guidance(apply_guidance)",
-             "checkers.check_guidance(lambda u, c, s: u + s * (c - u))"]
+    cells = ["import helpers\nfrom helpers.checks import api\napi.TIME_LIMIT_S = 1.0",
+             "helpers.checks.check_guidance(None)",
+             "def apply_guidance(u, c, s):\n    while True:\n        pass\nhelpers.checks.check_guidance(apply_guidance)",
+             "helpers.checks.check_guidance(lambda u, c, s: u + s * (c - u))"]
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     NotebookClient(notebook, timeout=60, kernel_name="python3").execute()
     outputs = [cell["outputs"] for cell in notebook.cells]
@@ -287,7 +288,7 @@ ODD_RETURNS = {"None": None, "text": "x", "nan": float("nan"), "list": [1, 2], "
                "big nan tensor": torch.full((1, 77, 768), float("nan"))}
 ODD_ANSWERS = {"text": "x", "nan": float("nan"), "list": [1], "dict": {}, "object": object(),
                "function": lambda: 0, "tensor": torch.ones(2), "array": np.ones(3)}
-CHECKERS = sorted(name for name in dir(checkers) if name.startswith("check_"))
+CHECKERS = list(checks.__all__)
 TAKES_A_VALUE = {"check_snr_crossing", "check_best_fix", "check_hands_up"}
 
 
@@ -298,7 +299,7 @@ def returning(value):
 @pytest.mark.parametrize("name", CHECKERS)
 def test_no_checker_crashes_on_an_odd_answer(name, short_limit, capsys):
     """Each odd answer gets a false Verdict with a short reason, never an exception."""
-    checker = getattr(checkers, name)
+    checker = getattr(checks, name)
     extra = (FIXES,) if name == "check_best_fix" else ()
     if name in TAKES_A_VALUE:
         answers = ODD_ANSWERS
@@ -307,6 +308,6 @@ def test_no_checker_crashes_on_an_odd_answer(name, short_limit, capsys):
         answers["crash"] = lambda *_: 1 / 0
     for label, answer in answers.items():
         verdict = checker(answer, *extra)
-        assert isinstance(verdict, checkers.Verdict) and not verdict, (label, verdict)
+        assert isinstance(verdict, api.Verdict) and not verdict, (label, verdict)
         assert verdict.kind == "wrong" and 0 < len(verdict.message) < 400, (label, verdict)
         assert "예상하지 못한 오류" not in verdict.message, (label, verdict)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from helpers.checks import checkers
+from helpers import checks
 from helpers.checks.korean_particles import with_particle
 
 CASES = [
@@ -64,20 +64,23 @@ PARTICLE_AFTER_A_VALUE = re.compile(
 
 def test_no_checker_message_glues_a_fixed_particle_to_a_value():
     """A particle after an f-string value must come from with_particle ("42이", "all는" were bugs)."""
-    source = Path(checkers.__file__).read_text()
-    assert not [line.strip() for line in source.splitlines() if PARTICLE_AFTER_A_VALUE.search(line)]
+    modules = sorted(p for p in Path(checks.__file__).parent.glob("*.py") if p.name != "korean_particles.py")
+    assert len(modules) == 12  # __init__, api and one module per notebook, 01 to 10
+    glued = [f"{path.name}: {line.strip()}" for path in modules for line in path.read_text().splitlines()
+             if PARTICLE_AFTER_A_VALUE.search(line)]
+    assert not glued
 
 
 def test_checker_messages_pick_the_right_particle():
     # seed 42 for the first generator: "42가 아닙니다", not "42이"
-    verdict = checkers.check_generators(lambda s, n: [torch.Generator("cpu").manual_seed(s + i + 1)
+    verdict = checks.check_generators(lambda s, n: [torch.Generator("cpu").manual_seed(s + i + 1)
                                                    for i in range(n)])
     assert "seed + 0 = 42가 아닙니다." in verdict.message
     fixes = {"baseline": {"all": 0.0}, "inpainting": {"all": 0.4}}
-    assert "'baseline'의 all은 0.00인데" in checkers.check_best_fix("baseline", fixes).message
-    verdict = checkers.check_frechet_1d(lambda m1, s1, m2, s2: 0.0)
+    assert "'baseline'의 all은 0.00인데" in checks.check_best_fix("baseline", fixes).message
+    verdict = checks.check_frechet_1d(lambda m1, s1, m2, s2: 0.0)
     assert "N(1.0, 2.0²)과 N(4.0, 2.0²)이면 9인데 0입니다." in verdict.message
-    verdict = checkers.check_img2img_steps(lambda steps, s: steps)
+    verdict = checks.check_img2img_steps(lambda steps, s: steps)
     assert "steps=20, strength=0.4면 8걸음인데 20입니다." in verdict.message
-    verdict = checkers.check_latent_shape(lambda h, w, f, c: (c, w // f, h // f))
+    verdict = checks.check_latent_shape(lambda h, w, f, c: (c, w // f, h // f))
     assert "channels=4면 (4, 96, 64)인데 (4, 64, 96)을 돌려주었습니다." in verdict.message

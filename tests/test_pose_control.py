@@ -121,20 +121,20 @@ def test_controlnet_training_smoke(tmp_path):
 
 
 def test_iou_checker_tells_right_from_wrong(capsys):
-    from helpers.checks import checkers
+    from helpers import checks
     from helpers.shapes.reader import mask_iou
 
-    assert checkers.check_iou(mask_iou)
-    assert not checkers.check_iou(lambda a, b: float((a & b).sum() / max(1, a.sum())))  # not over the union
-    assert not checkers.check_iou(lambda a, b: float((a & b).sum() / (a | b).sum()))  # 0/0 when both empty
-    assert not checkers.check_iou(None)
+    assert checks.check_iou(mask_iou)
+    assert not checks.check_iou(lambda a, b: float((a & b).sum() / max(1, a.sum())))  # not over the union
+    assert not checks.check_iou(lambda a, b: float((a & b).sum() / (a | b).sum()))  # 0/0 when both empty
+    assert not checks.check_iou(None)
     assert "아직 답이 없습니다" in capsys.readouterr().out
 
 
 def test_hands_up_checker():
-    from helpers.checks import checkers
+    from helpers import checks
 
-    assert checkers.check_hands_up(preset_pose("arms up"))
-    assert not checkers.check_hands_up(preset_pose("waving"))  # one hand only
-    assert not checkers.check_hands_up("arms up")
-    assert not checkers.check_hands_up(None)
+    assert checks.check_hands_up(preset_pose("arms up"))
+    assert not checks.check_hands_up(preset_pose("waving"))  # one hand only
+    assert not checks.check_hands_up("arms up")
+    assert not checks.check_hands_up(None)

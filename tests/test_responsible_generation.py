@@ -274,7 +274,7 @@ def test_checkers_of_notebook_10(capsys):
     import io
     from math import comb
 
-    from helpers.checks import checkers
+    from helpers import checks
 
     def my_jpeg(image, quality):
         buffer = io.BytesIO()
@@ -288,13 +288,13 @@ def test_checkers_of_notebook_10(capsys):
             k -= 1
         return k
 
-    assert checkers.check_jpeg_edit(my_jpeg)
-    assert not checkers.check_jpeg_edit(lambda image, quality: image)
+    assert checks.check_jpeg_edit(my_jpeg)
+    assert not checks.check_jpeg_edit(lambda image, quality: image)
     assert "JPEG" in capsys.readouterr().out
-    assert checkers.check_frechet_1d(lambda m1, s1, m2, s2: (m1 - m2) ** 2 + (s1 - s2) ** 2)
-    assert not checkers.check_frechet_1d(lambda m1, s1, m2, s2: (m1 - m2) ** 2 + (s1 ** 2 - s2 ** 2) ** 2)
+    assert checks.check_frechet_1d(lambda m1, s1, m2, s2: (m1 - m2) ** 2 + (s1 - s2) ** 2)
+    assert not checks.check_frechet_1d(lambda m1, s1, m2, s2: (m1 - m2) ** 2 + (s1 ** 2 - s2 ** 2) ** 2)
     assert "표준편차" in capsys.readouterr().out
-    assert checkers.check_detection_threshold(threshold)
-    assert not checkers.check_detection_threshold(lambda n, p: threshold(n, p) - 1)
+    assert checks.check_detection_threshold(threshold)
+    assert not checks.check_detection_threshold(lambda n, p: threshold(n, p) - 1)
     assert "하나 모자랍니다" in capsys.readouterr().out
-    assert not checkers.check_detection_threshold(None)
+    assert not checks.check_detection_threshold(None)
