@@ -30,6 +30,7 @@ from helpers.core.loading import (
 from helpers.core.prompt_words import unknown_words
 from helpers.core.registry import REGISTRY, TASKS, ModelEntry, get_model
 from helpers.core.setup_report import setup
+from helpers.core.tables import show_table
 
 # The Shapes world and its reader; the exercise checkers
 from helpers import checks, shapes
@@ -71,7 +72,7 @@ __all__ = [
     "BUNDLED_MODEL_DIR", "DATA_DIR", "FAST", "IN_COLAB", "REPO_ROOT", "REPO_URL",
     "default_dtype", "hub_reachable", "pick_device", "seed_everything", "setup",
     "CheckRow", "environment_report", "format_report",
-    "check_size", "generate", "image_grid", "show_images", "to_pil", "unknown_words",
+    "check_size", "generate", "image_grid", "show_images", "show_table", "to_pil", "unknown_words",
     "BundledModelMissingError", "ModelNotAvailableError", "choose_backend", "clear_cache",
     "is_cached", "load_pipeline", "REGISTRY", "TASKS", "ModelEntry", "get_model",
     # the Shapes world, its reader, the checkers

@@ -53,6 +53,7 @@ def test_pyproject_and_environment_list_the_same_packages():
         "safetensors",
         "invisible-watermark",
         "peft",
+        "tabulate",
         "nbval",
         "pytest",
         "ruff",
