@@ -14,7 +14,7 @@ def make_picture(pipe: Any, prompt: str, negative_prompt: str = "", seed: int = 
     """Return ``(picture, seconds)`` for one prompt: what the playground's Generate button does.
 
     An empty negative prompt means none. Plain function, so tests and scripts can call it.
-    Introduced in 06_prompt_engineering.
+    Used in 06_prompt_engineering.
     """
     from helpers.core.generate import generate
 
@@ -30,7 +30,7 @@ def playground(pipe: Any, prompt: str = "", steps: int = 20, guidance: float = 7
 
     Clicking Generate calls ``make_picture`` and shows the picture (scaled to ``show_size``
     pixels) and the seconds it took. Display the box as the last line of a cell.
-    Introduced in 06_prompt_engineering.
+    Used in 06_prompt_engineering.
     """
     import ipywidgets as widgets
 

@@ -33,7 +33,7 @@ ANGLE_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Pose))
 def preset_pose(name: str) -> Pose:
     """Return the named preset pose ("standing", "arms up", "waving", "walking", ...).
 
-    Introduced in 08_controlnet.
+    Used in 08_controlnet.
     """
     if name not in POSE_PRESETS:
         raise ValueError(f"unknown pose {name!r}; presets: {', '.join(POSE_PRESETS)}")
@@ -43,7 +43,7 @@ def preset_pose(name: str) -> Pose:
 def edit_pose(pose: Pose, **changes: float) -> Pose:
     """Return ``pose`` with some angles (or the neck position) changed; out-of-range values raise.
 
-    Introduced in 08_controlnet.
+    Used in 08_controlnet.
     """
     unknown = set(changes) - set(ANGLE_NAMES)
     if unknown:
@@ -54,7 +54,7 @@ def edit_pose(pose: Pose, **changes: float) -> Pose:
 def pose_picture(pose: Pose, size: int = 64):
     """Return the OpenPose guide of ``pose`` at ``size`` pixels (what the widget shows).
 
-    Introduced in 08_controlnet.
+    Used in 08_controlnet.
     """
     return render_pose_guide(keypoints(pose), size)
 
@@ -77,7 +77,7 @@ def pose_editor(on_change: Any = None, start: str = "standing", size: int = 256)
     ``on_change(pose)`` is called with each new pose (for instance to generate a picture);
     the editor's current pose is in ``editor.pose``. Poses whose keypoints leave the canvas
     are shown with a warning rather than drawn.
-    Introduced in 08_controlnet.
+    Used in 08_controlnet.
     """
     import ipywidgets as widgets
 

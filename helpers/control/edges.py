@@ -36,7 +36,7 @@ def canny_edges(image, low: float = 100.0, high: float = 200.0, sigma: float = 1
     ``low`` and ``high`` are thresholds on the Sobel gradient magnitude of the 0–255
     picture's strongest channel (as in ``cv2.Canny(image, low, high)``): edges above ``high`` are kept, edges
     between the two are kept only when connected to a kept edge.
-    Introduced in 08_controlnet.
+    Used in 08_controlnet.
     """
     if not 0 <= low <= high:
         raise ValueError(f"need 0 <= low <= high, got low={low}, high={high}")

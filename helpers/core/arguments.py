@@ -90,7 +90,7 @@ def _unquote_hint(name: str, value: Any) -> str:
 def check_prompt(prompt: Any, *, name: str = "prompt") -> str | list[str]:
     """Return ``prompt`` as a string or a list of strings, or raise ValueError naming the fix.
 
-    Introduced in 00_setup_check.
+    Used by helpers.core.{arguments, generate} (no notebook calls it).
     """
     if isinstance(prompt, str):
         return str(prompt)
@@ -110,7 +110,7 @@ def check_prompt(prompt: Any, *, name: str = "prompt") -> str | list[str]:
 def check_negative_prompt(negative: Any, prompt: str | list[str]) -> str | list[str] | None:
     """Return ``negative`` checked against ``prompt`` (None, one string, or one per prompt).
 
-    Introduced in 05_running_stable_diffusion.
+    Used by helpers.core.generate (no notebook calls it).
     """
     if negative is None:
         return None
@@ -128,7 +128,7 @@ def check_negative_prompt(negative: Any, prompt: str | list[str]) -> str | list[
 def check_steps(steps: Any, *, most: int | None = None) -> int:
     """Return ``steps`` as an int from 1 to ``most``, or raise ValueError naming the fix.
 
-    Introduced in 05_running_stable_diffusion.
+    Used by helpers.core.generate (no notebook calls it).
     """
     value = _whole_number(steps)
     if value is None:
@@ -147,7 +147,7 @@ def check_guidance(guidance: Any) -> float:
 
     diffusers uses classifier-free guidance only above 1; at 1 and below it is off, so 0, 0.5
     and 1 all give the same picture. A value below 1 is therefore refused, not silently read as 1.
-    Introduced in 05_running_stable_diffusion.
+    Used by helpers.core.generate (no notebook calls it).
     """
     if isinstance(guidance, bool) or not isinstance(guidance, numbers.Real):
         hint = _unquote_hint("guidance", guidance)
@@ -167,7 +167,7 @@ def check_seed(seed: Any, *, count: int = 1) -> int:
     """Return ``seed`` as an int (NumPy integers accepted), or raise ValueError naming the fix.
 
     ``count`` pictures use seeds ``seed`` to ``seed + count - 1``; all must fit torch's range.
-    Introduced in 00_setup_check.
+    Used by helpers.core.{device, generate, setup_report} (no notebook calls it).
     """
     value = _whole_number(seed)
     if value is None:
@@ -184,7 +184,7 @@ def check_seed(seed: Any, *, count: int = 1) -> int:
 def check_batch(batch: Any) -> int:
     """Return ``batch`` (pictures per pipeline call) as an int of at least 1, or raise ValueError.
 
-    Introduced in 05_running_stable_diffusion.
+    Used by helpers.core.generate (no notebook calls it).
     """
     value = _whole_number(batch)
     if value is None or value < 1:
@@ -198,7 +198,7 @@ def check_strength(strength: Any, *, steps: int) -> float:
 
     The pipeline runs ``int(steps * strength)`` steps, so ``strength`` must be at least
     ``1 / steps``; the error names that minimum and the steps that would make ``strength`` work.
-    Introduced in 05_running_stable_diffusion.
+    Used by helpers.core.generate (no notebook calls it).
     """
     if isinstance(strength, bool) or not isinstance(strength, numbers.Real):
         hint = _unquote_hint("strength", strength)
@@ -227,7 +227,7 @@ def check_pixels(*, width: int, height: int, batch: int) -> None:
 
     Otherwise raise ValueError: memory grows with the pixels of a call, so such a call would
     fail allocating (or swap a laptop to a halt) after a long wait.
-    Introduced in 05_running_stable_diffusion.
+    Used by helpers.core.generate (no notebook calls it).
     """
     pixels = width * height * batch
     if pixels > MAX_PIXELS_PER_CALL:
@@ -242,7 +242,7 @@ def check_pixels(*, width: int, height: int, batch: int) -> None:
 def call_arguments(pipe: Any) -> tuple[str, ...]:
     """Return the names of the keyword arguments ``pipe(...)`` takes (its ``__call__`` signature).
 
-    Introduced in 05_running_stable_diffusion.
+    Used by helpers.core.{arguments, generate} (no notebook calls it).
     """
     try:
         parameters = inspect.signature(pipe.__call__).parameters.values()
@@ -255,7 +255,7 @@ def call_arguments(pipe: Any) -> tuple[str, ...]:
 def call_default(pipe: Any, name: str) -> Any:
     """Return the default of ``pipe(...)``'s argument ``name``, or None if it has none.
 
-    Introduced in 05_running_stable_diffusion.
+    Used by helpers.core.generate (no notebook calls it).
     """
     try:
         parameter = inspect.signature(pipe.__call__).parameters.get(name)
@@ -271,7 +271,7 @@ def check_keywords(pipe: Any, keywords: Sequence[str]) -> None:
 
     diffusers' names for what ``generate`` sets itself get the workbook's name; a misspelt
     name gets the closest real one (difflib).
-    Introduced in 05_running_stable_diffusion.
+    Used by helpers.core.generate (no notebook calls it).
     """
     accepted = call_arguments(pipe)
     if not accepted:

@@ -20,7 +20,8 @@ HUB_URL = "https://huggingface.co"
 def pick_device() -> torch.device:
     """Return the best available device (장치): cuda, then mps, then cpu.
 
-    Introduced in 00_setup_check.
+    Used by helpers.core.{device, environment_check, setup_report}, helpers.responsible.safety (no
+    notebook calls it).
     """
     if torch.cuda.is_available():
         return torch.device("cuda")
@@ -50,7 +51,7 @@ def resolve_device(device: torch.device | str | int | None = None, *,
     know gets one sentence with the fix ("gpu" -> "cuda"); a CUDA or MPS device this machine
     lacks gets one sentence saying so and how to get one (Colab's T4). ``check_available=False``
     checks only the name (for asking what would happen on a GPU).
-    Introduced in 00_setup_check.
+    Used by helpers.core.loading (no notebook calls it).
     """
     if device is None:
         return pick_device()
@@ -97,7 +98,7 @@ def default_dtype(device: torch.device | str) -> torch.dtype:
     """Return the dtype (자료형) pipelines use on ``device``: float16 on CUDA, float32 otherwise.
 
     Half precision halves GPU memory; on a CPU it is slow or unsupported, so we keep float32.
-    Introduced in 00_setup_check.
+    Used by helpers.core.setup_report, helpers.responsible.safety (no notebook calls it).
     """
     return torch.float16 if torch.device(device).type == "cuda" else torch.float32
 
@@ -105,7 +106,7 @@ def default_dtype(device: torch.device | str) -> torch.dtype:
 def hub_offline() -> bool:
     """Return True when offline mode is switched on (``HF_HUB_OFFLINE`` or ``TRANSFORMERS_OFFLINE``).
 
-    Introduced in 00_setup_check.
+    Used by helpers.core.{device, loading} (no notebook calls it).
     """
     return any(
         os.environ.get(name, "").strip().lower() in _TRUE
@@ -118,7 +119,7 @@ def hub_reachable(timeout: float = 2.0) -> bool:
 
     Returns False at once in offline mode. The request runs in a daemon thread, so even a
     slow DNS lookup cannot make a notebook hang longer than ``timeout``.
-    Introduced in 00_setup_check.
+    Used by helpers.core.{environment_check, loading} (no notebook calls it).
     """
     if hub_offline():
         return False
@@ -142,7 +143,7 @@ def seed_everything(seed: int = 0) -> int:
     """Return ``seed`` after seeding Python's ``random``, NumPy and torch (all devices) with it.
 
     ``seed`` must be a whole number from 0 to 2**32 - 1 (NumPy's limit).
-    Introduced in 00_setup_check.
+    Used by helpers.core.setup_report (no notebook calls it).
     """
     seed = check_seed(seed)
     if not 0 <= seed < 2**32:
@@ -157,7 +158,7 @@ def seed_everything(seed: int = 0) -> int:
 def package_version(name: str) -> str | None:
     """Return the installed version of distribution ``name``, or None if it is not installed.
 
-    Introduced in 00_setup_check.
+    Used by helpers.core.{environment_check, setup_report} (no notebook calls it).
     """
     try:
         return version(name)

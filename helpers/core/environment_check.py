@@ -29,7 +29,10 @@ MIN_PYTHON = (3, 11)
 
 @dataclass(frozen=True)
 class CheckRow:
-    """One line of the report. ``required`` rows must pass; the others are information."""
+    """One line of the report. ``required`` rows must pass; the others are information.
+
+    Used by helpers.core.environment_check (no notebook calls it).
+    """
 
     name: str
     ok: bool
@@ -59,7 +62,7 @@ def _version_tuple(text: str) -> tuple[int, ...]:
 def version_at_least(installed: str, minimum: str) -> bool:
     """Return True if version string ``installed`` is at least ``minimum`` ("0.42.1" >= "0.40").
 
-    Introduced in 00_setup_check.
+    Used by helpers.core.environment_check (no notebook calls it).
     """
     return _version_tuple(installed) >= _version_tuple(minimum)
 
@@ -69,7 +72,7 @@ def environment_report(check_hub: bool = True) -> list[CheckRow]:
 
     GPU and hub rows are information (a CPU and no network are fine: the bundled model runs);
     the other rows are required. ``check_hub=False`` skips the network probe.
-    Introduced in 00_setup_check.
+    Used in 00_setup_check.
     """
     rows = [
         CheckRow(
@@ -122,7 +125,7 @@ def environment_report(check_hub: bool = True) -> list[CheckRow]:
 def format_report(rows: list[CheckRow]) -> str:
     """Return ``rows`` as an aligned text table, one ``[OK]``/``[FAIL]`` line each, plus a verdict.
 
-    Introduced in 00_setup_check.
+    Used in 00_setup_check.
     """
     width = max(len(row.name) for row in rows)
     lines = [f"{'[' + row.status + ']':<6} {row.name:<{width}}  {row.detail}" for row in rows]

@@ -37,7 +37,7 @@ def check_size(width: int, height: int) -> tuple[int, int]:
 
     The VAE shrinks images 8x into latents (잠재 공간), so sizes must divide by 8; the error
     names the nearest valid sizes.
-    Introduced in 00_setup_check.
+    Used in 00_setup_check.
     """
     for name, value in (("width", width), ("height", height)):
         if not isinstance(value, int) or isinstance(value, bool):
@@ -129,7 +129,7 @@ def check_call(pipe: Any, prompt: Any, *, steps: Any, guidance: Any, width: Any,
     height default to the input picture's size, else the pipeline's; a call's pixels are capped;
     keyword arguments must be the pipeline's. ``batch=None`` becomes
     ``helpers.core.loading.default_batch``.
-    Introduced in 05_running_stable_diffusion.
+    Used by helpers.core.generate (no notebook calls it).
     """
     from helpers.core.loading import default_batch
 
@@ -165,7 +165,7 @@ def check_call(pipe: Any, prompt: Any, *, steps: Any, guidance: Any, width: Any,
 def call_takes_size(pipe: Any) -> bool:
     """Return True if ``pipe(...)`` takes width and height (so they can be checked and passed).
 
-    Introduced in 05_running_stable_diffusion.
+    Used by helpers.core.generate (no notebook calls it).
     """
     names = call_arguments(pipe)
     return not names or ("width" in names and "height" in names)
@@ -200,7 +200,9 @@ def generate(
     on the bundled model) gets a warning once. The same call on the same model is answered
     from the disk cache (``helpers.core.generation_cache``; on unless ``WORKBOOK_CACHE=off``);
     ``cache=False`` always runs the model (for timing, or to show a seed reproduces).
-    Introduced in 00_setup_check.
+    Used in 00_setup_check, 04_inside_stable_diffusion, 05_running_stable_diffusion,
+    06_prompt_engineering, 07_failure_cases, 08_controlnet, 09_editing_and_personalization,
+    10_responsible_generation.
     """
     args = check_call(pipe, prompt, steps=steps, guidance=guidance, width=width, height=height,
                       seed=seed, batch=batch, negative_prompt=negative_prompt, kwargs=kwargs)

@@ -58,11 +58,17 @@ TRUSTED = ("diffusers", "torch", "transformers", "peft", "accelerate", "huggingf
 
 
 class Uncacheable(Exception):
-    """This call cannot be described exactly by a key; run it without the cache."""
+    """This call cannot be described exactly by a key; run it without the cache.
+
+    Used by helpers.core.generation_cache (no notebook calls it).
+    """
 
 
 class CacheWarning(UserWarning):
-    """The generation cache cannot write its folder; pictures are still generated, not saved."""
+    """The generation cache cannot write its folder; pictures are still generated, not saved.
+
+    Used by helpers.core.generation_cache (no notebook calls it).
+    """
 
 
 @dataclass
@@ -83,7 +89,7 @@ _settings = _Settings()
 def cache_dir() -> Path | None:
     """Return the folder the generation cache uses now, or None when the cache is off.
 
-    Introduced in 00_setup_check.
+    Used by helpers.core.generation_cache, tools/run_notebooks.py (no notebook calls it).
     """
     if _settings.enabled is False:
         return None
@@ -101,7 +107,7 @@ def use_cache(enabled: bool | None = True, directory: str | Path | None = None) 
     ``directory`` moves it (for example to a shared drive); ``use_cache(False)`` turns it off
     for the rest of the session, whatever ``WORKBOOK_CACHE`` says; ``use_cache(None)`` goes
     back to following ``WORKBOOK_CACHE``.
-    Introduced in 00_setup_check.
+    Used by no notebook, helper or tool; exported as helpers.use_cache.
     """
     if enabled is not None and not isinstance(enabled, bool):
         raise ValueError(f"use_cache() takes True, False or None, got {enabled!r}.")
@@ -115,7 +121,7 @@ def cache_info() -> dict[str, Any]:
 
     ``hits``, ``misses`` and ``skipped`` (calls that could not be cached) count calls to
     ``helpers.generate`` since the kernel started; ``last`` says what the last call did.
-    Introduced in 00_setup_check.
+    Used by no notebook, helper or tool; exported as helpers.cache_info.
     """
     folder = cache_dir()
     sizes = []
@@ -155,7 +161,7 @@ def describe_value(value: Any) -> Any:
     """Return a JSON-able description of one call argument; raise Uncacheable if there is none.
 
     Pictures, tensors and arrays are described by a hash of their content.
-    Introduced in 00_setup_check.
+    Used by helpers.core.generation_cache (no notebook calls it).
     """
     if value is None or isinstance(value, (bool, int, str)):
         return value
@@ -477,7 +483,7 @@ def describe_component(component: Any, classes: set[type] | None = None) -> Any:
     """Return a JSON-able fingerprint of one pipeline component (model, tokenizer, scheduler...).
 
     ``classes`` (if given) collects the classes whose methods ``describe_pipeline`` checks.
-    Introduced in 00_setup_check.
+    Used by helpers.core.generation_cache (no notebook calls it).
     """
     classes = set() if classes is None else classes
     if component is None or isinstance(component, (bool, int, float, str)):
@@ -520,7 +526,7 @@ def _pipeline_settings(pipe: Any, components: dict[str, Any], classes: set[type]
 def describe_pipeline(pipe: Any) -> dict[str, Any]:
     """Return a JSON-able fingerprint of ``pipe``: its class, device, settings and every component.
 
-    Introduced in 00_setup_check.
+    Used by helpers.core.generation_cache (no notebook calls it).
     """
     import diffusers
 
@@ -546,7 +552,7 @@ def make_key(pipe: Any, call: dict[str, Any]) -> tuple[str, str]:
     """Return ``(hex digest, full key as JSON)`` for generating with ``pipe`` and ``call``.
 
     Raises Uncacheable when the call or the pipeline cannot be described exactly.
-    Introduced in 00_setup_check.
+    Used by helpers.core.generation_cache (no notebook calls it).
     """
     if call.get("output_type", "pil") != "pil":
         raise Uncacheable("output_type is not 'pil'")
@@ -595,7 +601,7 @@ def load(digest: str, key: str) -> list[Image.Image] | None:
     """Return the cached pictures for ``digest`` if the stored key equals ``key``, else None.
 
     A missing, unreadable or damaged entry is None too (a miss), never an error.
-    Introduced in 00_setup_check.
+    Used only by tests/test_generation_cache.py (no notebook, helper or tool calls it).
     """
     folder = cache_dir()
     return None if folder is None else _read(_path(folder, digest), key)[0]
@@ -622,7 +628,7 @@ def store(digest: str, key: str, images: list[Image.Image]) -> Path | None:
 
     Written to a temporary name and renamed, so a reader never sees half a file. A folder
     that cannot be written gives one CacheWarning per session and is not tried again.
-    Introduced in 00_setup_check.
+    Used by helpers.core.generation_cache (no notebook calls it).
     """
     folder = cache_dir()
     if folder is None or str(folder) in _settings.unwritable:
@@ -653,7 +659,7 @@ def cached_call(pipe: Any, call: dict[str, Any], run: Any, use: bool | None) -> 
     """Return the pictures for ``call``: from the cache when stored, else ``run()`` (then stored).
 
     ``use=False`` skips the cache for this call; None follows the global setting.
-    Introduced in 00_setup_check.
+    Used by helpers.core.generate (no notebook calls it).
     """
     folder = None if use is False else cache_dir()
     if folder is None:

@@ -85,7 +85,7 @@ def to_pil(x: Any) -> Image.Image:
     CHW); a torch tensor in [0, 1] or [-1, 1] (HW, CHW, or BCHW with B = 1); a boolean array or
     tensor (a mask: True is white). Floats that all lie in [0, 1] are read as [0, 1]. Anything
     else raises ValueError.
-    Introduced in 00_setup_check.
+    Used in 02_forward_diffusion, 08_controlnet.
     """
     if isinstance(x, Image.Image):
         return x
@@ -115,7 +115,7 @@ def picture_for_pipeline(x: Any, *, name: str = "image") -> Image.Image | np.nda
     array or tensor in [0, 1] (or [-1, 1]) stays float, as a float32 HxWx3 array in [0, 1].
     Grey pictures get three equal channels and a fourth (alpha) channel is dropped, so a picture
     is never taken for 4-channel latents; float values outside [-1, 1] raise ValueError.
-    Introduced in 05_running_stable_diffusion.
+    Used by helpers.core.generate (no notebook calls it).
     """
     if isinstance(x, Image.Image):
         return x if x.mode == "RGB" else x.convert("RGB")
@@ -147,7 +147,7 @@ def mask_for_pipeline(x: Any, *, name: str = "mask_image") -> Image.Image:
 
     Accepts a PIL image of any mode, a boolean array or tensor (True = redraw), a uint8 array
     0-255, or floats in [0, 1].
-    Introduced in 05_running_stable_diffusion.
+    Used by helpers.core.generate (no notebook calls it).
     """
     if isinstance(x, Image.Image):
         return x if x.mode == "L" else x.convert("L")
@@ -197,7 +197,7 @@ def image_grid(
 
     ``images`` is a list of anything ``to_pil`` accepts, or a batch (BCHW tensor, BHWC or BCHW
     array). ``cols`` defaults to up to 4 per row. Smaller images are centred in their cell.
-    Introduced in 00_setup_check.
+    Used in 02_forward_diffusion.
     """
     pictures = [im.convert("RGB") for im in _as_images(images)]
     names = _check_titles(titles, len(pictures))
@@ -237,7 +237,9 @@ def show_images(
     Accepts the same inputs as ``image_grid``. The figure is closed in pyplot so a notebook
     shows it once: put it last in a cell, or call ``display(fig)``. In presenter mode
     (``helpers.present()``) each image is drawn 1.5 times larger.
-    Introduced in 00_setup_check.
+    Used in 00_setup_check, 01_gan_vae_recap, 02_forward_diffusion, 03_reverse_diffusion,
+    04_inside_stable_diffusion, 05_running_stable_diffusion, 06_prompt_engineering,
+    07_failure_cases, 08_controlnet, 09_editing_and_personalization, 10_responsible_generation.
     """
     import matplotlib.pyplot as plt
 

@@ -22,11 +22,17 @@ MAX_BATCH = 32
 
 
 class ModelNotAvailableError(RuntimeError):
-    """A model that is neither in the local cache nor downloadable right now."""
+    """A model that is neither in the local cache nor downloadable right now.
+
+    Used by helpers.core.loading (no notebook calls it).
+    """
 
 
 class BundledModelMissingError(FileNotFoundError):
-    """The bundled model folder under data/models/ has not been built yet."""
+    """The bundled model folder under data/models/ has not been built yet.
+
+    Used in 02_forward_diffusion.
+    """
 
 
 def execution_device(pipe: Any) -> torch.device:
@@ -34,7 +40,7 @@ def execution_device(pipe: Any) -> torch.device:
 
     With offloading, ``pipe.device`` says cpu (where the parts wait) while every step runs on
     the GPU; diffusers keeps the truth in ``pipe._execution_device``.
-    Introduced in 05_running_stable_diffusion.
+    Used by helpers.core.loading, helpers.performance.speed (no notebook calls it).
     """
     device = getattr(pipe, "_execution_device", None)
     return torch.device(device) if device is not None else torch.device(pipe.device)
@@ -43,7 +49,7 @@ def execution_device(pipe: Any) -> torch.device:
 def clear_cache() -> None:
     """Return nothing; forget every loaded pipeline so the next ``load_pipeline`` loads afresh.
 
-    Introduced in 00_setup_check.
+    Used in 05_running_stable_diffusion.
     """
     _CACHE.clear()
 
@@ -53,7 +59,7 @@ def is_cached(key: str) -> bool:
 
     Bundled models count as cached when their folder holds the probe file; hub models when
     the Hugging Face cache holds it.
-    Introduced in 00_setup_check.
+    Used by helpers.core.loading (no notebook calls it).
     """
     entry = get_model(key)
     if entry.local_dir is not None:
@@ -74,7 +80,9 @@ def choose_backend(
 
     Real SD 1.5 needs a CUDA GPU and either the hub or a cached copy; everything else uses
     the bundled mini-sd, which runs anywhere.
-    Introduced in 00_setup_check.
+    Used in 00_setup_check, 04_inside_stable_diffusion, 05_running_stable_diffusion,
+    06_prompt_engineering, 07_failure_cases, 08_controlnet, 09_editing_and_personalization,
+    10_responsible_generation.
     """
     device = resolve_device(device, check_available=False)  # a name check: this asks what a GPU would get
     if device.type != "cuda":
@@ -127,7 +135,7 @@ def from_pretrained_kwargs(entry: ModelEntry, dtype: torch.dtype) -> dict[str, A
     upcasts the half-size download (2 GB for SD 1.5 instead of 4 GB) instead of fetching the
     full float32 files, and the inpainting mirror, whose float32 parts are partly ``.bin``
     only, still loads from safetensors.
-    Introduced in 00_setup_check.
+    Used by helpers.core.loading (no notebook calls it).
     """
     kwargs: dict[str, Any] = {"dtype": dtype}
     if entry.local_dir is not None:
@@ -149,7 +157,7 @@ def pick_dtype(entry: ModelEntry, device: torch.device,
     for the bundled mini models, which are small and are trained in the notebooks); float32
     elsewhere. A float16 request off CUDA becomes float32, and bfloat16 on a GPU without it
     (a Colab T4) becomes float16; the note says so.
-    Introduced in 00_setup_check.
+    Used by helpers.core.loading (no notebook calls it).
     """
     if dtype is None:
         wanted = getattr(torch, entry.dtype) if device.type == "cuda" else torch.float32
@@ -171,7 +179,7 @@ def default_batch(pipe: Any, width: int | None = None, height: int | None = None
     At most ``PIXELS_PER_CALL`` pixels per call (four 512x512 pictures, which SD 1.5 in float16
     decodes on a 15 GB T4 with room to spare) and at most 32 pictures: 32 for the bundled
     64-px model, 4 for SD 1.5 at 512 px, 1 at 1024 px.
-    Introduced in 05_running_stable_diffusion.
+    Used by helpers.core.generate (no notebook calls it).
     """
     scale = getattr(pipe, "vae_scale_factor", 8)
     side = pipe.unet.config.sample_size * scale
@@ -232,7 +240,9 @@ def load_pipeline(
     memory anywhere (``vae_slicing`` is on by default for real models: the VAE then decodes one
     512-px picture at a time instead of a whole batch); ``cpu_offload`` needs a GPU and is
     skipped (with a note) elsewhere. ``control`` picks the ControlNet ("openpose"/"canny").
-    Introduced in 00_setup_check.
+    Used in 00_setup_check, 04_inside_stable_diffusion, 05_running_stable_diffusion,
+    06_prompt_engineering, 07_failure_cases, 08_controlnet, 09_editing_and_personalization,
+    10_responsible_generation.
     """
     _check_task(task)
     device = resolve_device(device)  # 'gpu', or 'cuda' without a GPU: one sentence with the fix

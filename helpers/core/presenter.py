@@ -41,7 +41,7 @@ _saved: dict[str, Any] = {}
 def presenting() -> bool:
     """Return True while presenter mode is on.
 
-    Introduced in 00_setup_check.
+    Used by helpers.checks.api, helpers.core.{generate, images, presenter} (no notebook calls it).
     """
     return bool(_saved)
 
@@ -51,7 +51,7 @@ def projector_zoom(width: int, height: int) -> int:
 
     Small pictures (the bundled model's 64 px) grow up to ``MAX_ZOOM`` times; a picture already
     about screen-sized stays 1.
-    Introduced in 00_setup_check.
+    Used by helpers.core.presenter (no notebook calls it).
     """
     if width <= 0 or height <= 0:
         raise ValueError(f"a picture needs a positive size, got {width}x{height}.")
@@ -61,7 +61,7 @@ def projector_zoom(width: int, height: int) -> int:
 def projector_png(image: Image.Image) -> bytes:
     """Return PNG bytes of ``image`` enlarged by ``projector_zoom`` (the picture itself is unchanged).
 
-    Introduced in 00_setup_check.
+    Used by helpers.core.presenter (no notebook calls it).
     """
     zoom = projector_zoom(*image.size)
     shown = image if zoom == 1 else image.resize((image.width * zoom, image.height * zoom),
@@ -138,7 +138,7 @@ def present(on: bool = True) -> bool:
     and hub progress bars, info logs and Python warnings are hidden, and ``helpers.generate``
     hides the pipeline's step bar. Off puts every one of these settings back as it was.
     Calling it twice in a row is harmless.
-    Introduced in 00_setup_check.
+    Used by no notebook, helper or tool; exported as helpers.present.
     """
     if not isinstance(on, bool):
         raise ValueError(f"present() takes True or False, got {on!r}.")

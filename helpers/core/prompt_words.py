@@ -17,7 +17,10 @@ _warned: set[tuple[int, str]] = set()  # (tokenizer id, prompt) pairs already wa
 
 
 class UnknownWordsWarning(UserWarning):
-    """Some words of a prompt are unknown to the pipeline's tokenizer."""
+    """Some words of a prompt are unknown to the pipeline's tokenizer.
+
+    Used by helpers.core.prompt_words (no notebook calls it).
+    """
 
 
 def unknown_words(tokenizer: Any, prompt: str) -> list[str]:
@@ -25,7 +28,7 @@ def unknown_words(tokenizer: Any, prompt: str) -> list[str]:
 
     A word counts as unknown when any of its tokens is the tokenizer's unknown token. English
     words outside the vocabulary are not unknown: they split into known pieces and letters.
-    Introduced in 06_prompt_engineering.
+    Used in 06_prompt_engineering, 07_failure_cases.
     """
     unk = getattr(tokenizer, "unk_token_id", None)
     if unk is None:
@@ -41,7 +44,7 @@ def known_words(tokenizer: Any, *, limit: int = 40) -> list[str]:
     """Return up to ``limit`` whole English words ``tokenizer`` holds as single tokens, sorted.
 
     For the bundled mini-sd these are the Shapes words (circle, red, left, background, ...).
-    Introduced in 00_setup_check.
+    Used by helpers.core.prompt_words (no notebook calls it).
     """
     vocab = tokenizer.get_vocab() if hasattr(tokenizer, "get_vocab") else {}
     words = sorted(t[:-4] for t in vocab if t.endswith("</w>") and len(t) > 5 and t[:-4].isalpha())
@@ -51,7 +54,7 @@ def known_words(tokenizer: Any, *, limit: int = 40) -> list[str]:
 def unknown_words_message(tokenizer: Any, prompt: str) -> str | None:
     """Return the warning for ``prompt``'s unknown words (Korean, then English), or None if there are none.
 
-    Introduced in 00_setup_check.
+    Used by helpers.core.prompt_words (no notebook calls it).
     """
     unknown = unknown_words(tokenizer, prompt)
     if not unknown:
@@ -73,7 +76,7 @@ def warn_unknown_words(pipe: Any, prompts: str | list[str] | None) -> None:
     """Return None after warning (``UnknownWordsWarning``) once per prompt that has unknown words.
 
     Looks at ``pipe.tokenizer``; a pipeline without one is not checked.
-    Introduced in 00_setup_check.
+    Used by helpers.core.generate (no notebook calls it).
     """
     tokenizer = getattr(pipe, "tokenizer", None)
     if tokenizer is None or prompts is None:

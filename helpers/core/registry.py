@@ -17,7 +17,10 @@ TASKS: tuple[str, ...] = ("text2img", "img2img", "inpaint", "controlnet")
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """One model: where it lives, how to load it and how to use it."""
+    """One model: where it lives, how to load it and how to use it.
+
+    Used by helpers.core.{loading, registry} (no notebook calls it).
+    """
 
     key: str
     hub_id: str | None  # None for models bundled in data/models/
@@ -166,7 +169,7 @@ REGISTRY: dict[str, ModelEntry] = {
 def get_model(key: str) -> ModelEntry:
     """Return the registry entry for ``key``; the error lists the known keys.
 
-    Introduced in 00_setup_check.
+    Used by helpers.core.loading, helpers.responsible.safety (no notebook calls it).
     """
     if key not in REGISTRY:
         known = ", ".join(sorted(REGISTRY))
@@ -177,7 +180,7 @@ def get_model(key: str) -> ModelEntry:
 def hub_ids() -> list[str]:
     """Return every hub id in the registry, mirrors included.
 
-    Introduced in 00_setup_check.
+    Used only by tests/test_models.py (no notebook, helper or tool calls it).
     """
     ids: list[str] = []
     for entry in REGISTRY.values():

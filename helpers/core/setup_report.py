@@ -17,7 +17,9 @@ def setup(seed: int = 0) -> torch.device:
 
     The report names the versions, the device, the dtype pipelines will use and which
     model backend ``helpers.load_pipeline()`` will choose, and why.
-    Introduced in 00_setup_check.
+    Used in 00_setup_check, 01_gan_vae_recap, 02_forward_diffusion, 03_reverse_diffusion,
+    04_inside_stable_diffusion, 05_running_stable_diffusion, 06_prompt_engineering,
+    07_failure_cases, 08_controlnet, 09_editing_and_personalization, 10_responsible_generation.
     """
     seed = check_seed(seed)
     device = pick_device()

@@ -45,7 +45,10 @@ MADE_HERE = "made here: "
 
 @dataclass
 class Call:
-    """One model call: the unit of work, whose weights, how many at once, and what was loaded."""
+    """One model call: the unit of work, whose weights, how many at once, and what was loaded.
+
+    Used by helpers.gpu_budget.{counting, cuda_only, estimate} (no notebook calls it).
+    """
 
     unit: str  # unet_eval, unet_inpaint_eval, controlnet_eval, vae_decode, vae_encode, text_encode, ...
     model: str  # registry key of the weights, e.g. "sd15"
@@ -65,7 +68,10 @@ class Call:
 
 @dataclass
 class WorkLog:
-    """Every ``Call`` made while ``count_work()`` was open, and what was loaded."""
+    """Every ``Call`` made while ``count_work()`` was open, and what was loaded.
+
+    Used by helpers.gpu_budget.{counting, estimate}, tools/gpu_budget.py (no notebook calls it).
+    """
 
     calls: list[Call] = field(default_factory=list)
     loaded: list[str] = field(default_factory=list)  # registry keys, in the order they were loaded
@@ -110,7 +116,7 @@ class WorkLog:
 def source_key(source: Any) -> str | None:
     """Return the registry key whose hub id or bundled folder ``source`` names, or None.
 
-    Used by tools/gpu_budget.py to count notebooks 04-10 (no notebook calls it).
+    Used by helpers.gpu_budget.counting (no notebook calls it).
     """
     text = str(source)
     for key, entry in REGISTRY.items():
@@ -202,7 +208,7 @@ def count_work() -> Iterator[WorkLog]:
     Patches the counted classes' methods and ``from_pretrained`` (to tag loaded models with their
     registry key) and restores them on exit, also after an error. Costs nothing but the
     bookkeeping: the models run as they would.
-    Used by tools/gpu_budget.py to count notebooks 04-10 (no notebook calls it).
+    Used only by tests/test_gpu_budget.py (no notebook, helper or tool calls it).
     """
     from diffusers import (
         AutoencoderKL,

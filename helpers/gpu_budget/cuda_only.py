@@ -22,7 +22,10 @@ TIMING_CALLS = 2
 
 
 def source_hash(source: str) -> str:
-    """Return the short hash a cell's source is known by in ``HAND_COUNTED``."""
+    """Return the short hash a cell's source is known by in ``HAND_COUNTED``.
+
+    Used by helpers.gpu_budget.cuda_only (no notebook calls it).
+    """
     return hashlib.sha256(source.encode()).hexdigest()[:16]
 
 
@@ -54,7 +57,10 @@ def _speed_rows(loaded: tuple[str, ...]) -> list[Call]:
 
 @dataclass(frozen=True)
 class HandCount:
-    """One CUDA-only cell: its id, the hash of the source it was counted from, and its calls."""
+    """One CUDA-only cell: its id, the hash of the source it was counted from, and its calls.
+
+    Used by helpers.gpu_budget.cuda_only (no notebook calls it).
+    """
 
     cell: str
     source_hash: str
@@ -71,6 +77,6 @@ def cuda_only_calls(name: str, loaded: tuple[str, ...]) -> list[Call]:
     """Return the hand-counted calls of notebook ``name``'s CUDA-only cells, with ``loaded`` resident.
 
     ``loaded`` is every model the CPU count loaded (a superset of those loaded at the cell).
-    Used by tests/test_gpu_budget.py to count notebooks 04-10 (no notebook calls it).
+    Used only by tests/test_gpu_budget.py (no notebook, helper or tool calls it).
     """
     return [call for count in HAND_COUNTED.get(name, []) for call in count.calls(tuple(sorted(set(loaded))))]

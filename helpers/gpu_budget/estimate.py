@@ -51,7 +51,7 @@ FLOAT32_SUFFIX = " (float32)"
 def load_costs(path: Path | str = COSTS_PATH) -> dict[str, Any]:
     """Return the per-unit T4 costs read from ``path`` (data/t4_costs.json), checked for the needed keys.
 
-    Used by tools/gpu_budget.py and its test (no notebook calls it).
+    Used by tools/gpu_budget.py (no notebook calls it).
     """
     path = Path(path)
     if not path.is_file():
@@ -79,7 +79,7 @@ def _scale(call: Call) -> float:
 def call_seconds(call: Call, costs: dict[str, Any]) -> float:
     """Return the T4 seconds of one call: per-item cost × items × pixels / 512² (bundled: its CPU time).
 
-    Used by tools/gpu_budget.py and its test (no notebook calls it).
+    Used by helpers.gpu_budget.estimate (no notebook calls it).
     """
     if call.bundled:
         return call.seconds
@@ -90,7 +90,7 @@ def call_seconds(call: Call, costs: dict[str, Any]) -> float:
 def call_activation_gib(call: Call, costs: dict[str, Any]) -> float:
     """Return the activation GiB one call needs at once (a sliced VAE holds one picture at a time).
 
-    Used by tools/gpu_budget.py and its test (no notebook calls it).
+    Used by helpers.gpu_budget.estimate (no notebook calls it).
     """
     if call.bundled:
         return BUNDLED_ACTIVATION_GIB
@@ -103,7 +103,7 @@ def weights_gib(keys: tuple[str, ...] | list[str], costs: dict[str, Any],
                 bundled: dict[str, float] | None = None) -> float:
     """Return the GiB of weights of the registry models ``keys`` (hub models in fp16; bundled as measured).
 
-    Used by tools/gpu_budget.py and its test (no notebook calls it).
+    Used by helpers.gpu_budget.estimate (no notebook calls it).
     """
     table, bundled = costs["weights_gib_fp16"], bundled or {}
     total = 0.0
@@ -124,7 +124,7 @@ def estimate(log: WorkLog, costs: dict[str, Any]) -> dict[str, Any]:
 
     Keys: ``t4_seconds``, ``peak_gib``, ``peak_call`` (what ran at the peak), ``sd_seconds`` (SD 1.5
     models, from the costs), ``bundled_seconds`` (bundled models, CPU time measured), ``by_unit``.
-    Used by tools/gpu_budget.py and its test (no notebook calls it).
+    Used by tools/gpu_budget.py (no notebook calls it).
     """
     overhead = float(costs["cuda_overhead_gib"])
     by_unit: dict[str, dict[str, float]] = {}
@@ -153,7 +153,7 @@ def estimate(log: WorkLog, costs: dict[str, Any]) -> dict[str, Any]:
 def over_budget(result: dict[str, Any], *, seconds: float = BUDGET_SECONDS, gib: float = BUDGET_GIB) -> list[str]:
     """Return one sentence per budget ``result`` (from ``estimate``) exceeds; empty when it fits.
 
-    Used by tools/gpu_budget.py and its test (no notebook calls it).
+    Used only by tests/test_gpu_budget.py (no notebook, helper or tool calls it).
     """
     problems = []
     if result["t4_seconds"] > seconds:

@@ -16,7 +16,7 @@ def time_per_image(pipe: Any, prompt: str, *, steps: int, guidance: float, batch
 
     One untimed warm-up call first (the first call pays for kernel choice and caches), then
     ``repeats`` timed calls of ``batch`` pictures each; seconds are per picture.
-    Introduced in 05_running_stable_diffusion.
+    Used in 05_running_stable_diffusion, 10_responsible_generation.
     """
     device = execution_device(pipe)  # not pipe.device: it says cpu after enable_model_cpu_offload()
     cuda = device.type == "cuda"

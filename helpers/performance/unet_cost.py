@@ -15,7 +15,7 @@ def unet_cost(unet: Any, side: int, context: torch.Tensor, repeats: int = 1) -> 
     what training would keep for the backward pass), ``attention_mib`` (the attention score
     matrices, heads x queries x keys, if they were written out) and ``elements`` (input numbers).
     ``context`` is the text embedding (batch 1). Counts use the UNet's own dtype.
-    Introduced in 04_inside_stable_diffusion.
+    Used in 04_inside_stable_diffusion.
     """
     from diffusers.models.attention_processor import Attention
 

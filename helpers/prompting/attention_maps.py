@@ -24,7 +24,10 @@ CROSS_ATTENTION_SUFFIX = "attn2.processor"
 
 
 class CrossAttentionCapture:
-    """An attention processor that computes attention like diffusers' ``AttnProcessor`` and records it."""
+    """An attention processor that computes attention like diffusers' ``AttnProcessor`` and records it.
+
+    Used by helpers.prompting.attention_maps (no notebook calls it).
+    """
 
     def __init__(self, store: AttentionStore) -> None:
         self.store = store
@@ -78,6 +81,7 @@ class AttentionStore:
     weights of each map resolution are summed over layers and steps, with a count of
     the layer calls; ``maps`` brings them to one size and divides by the count, so each
     pixel's weights over the tokens still sum to 1.
+    Used by helpers.prompting.attention_maps (no notebook calls it).
     """
 
     def __init__(self, pipe: Any | None = None) -> None:
@@ -168,7 +172,7 @@ class AttentionStore:
 def cross_attention_names(unet) -> list[str]:
     """Return the names of the UNet's cross-attention processors (the ``attn2`` layers).
 
-    Introduced in 07_failure_cases.
+    Used in 07_failure_cases.
     """
     return [name for name in unet.attn_processors if name.endswith(CROSS_ATTENTION_SUFFIX)]
 
@@ -186,7 +190,7 @@ def capture_cross_attention(model) -> Iterator[AttentionStore]:
             image = helpers.generate(pipe, prompt)[0]
         maps = store.maps(size=64)   # (pictures, tokens, 64, 64)
 
-    Introduced in 07_failure_cases.
+    Used in 07_failure_cases.
     """
     unet = getattr(model, "unet", model)
     if not hasattr(unet, "set_attn_processor"):
@@ -218,7 +222,7 @@ def prompt_tokens(tokenizer, prompt: str) -> list[str]:
 
     The list is as long as the tokenizer's ``model_max_length`` (77 for SD 1.5), the
     same length as the maps' token axis.
-    Introduced in 07_failure_cases.
+    Used in 07_failure_cases.
     """
     ids = tokenizer(prompt, padding="max_length", truncation=True,
                     max_length=tokenizer.model_max_length).input_ids
@@ -230,7 +234,7 @@ def word_positions(tokenizer, prompt: str) -> list[tuple[str, list[int]]]:
 
     A word the tokenizer splits (``hexagon`` in the mini model) has several positions;
     position 0 is the start token. Words cut off by the length limit are left out.
-    Introduced in 07_failure_cases.
+    Used in 07_failure_cases.
     """
     limit = tokenizer.model_max_length - 1  # the last place holds the end token
     position, result = 1, []
@@ -249,7 +253,7 @@ def word_map(maps: torch.Tensor, tokenizer, prompt: str, word: str,
 
     ``maps`` is one picture's maps, shape (tokens, H, W) (``store.maps()[i]``);
     ``occurrence`` picks which one when the word appears more than once (0 = first).
-    Introduced in 07_failure_cases.
+    Used in 07_failure_cases.
     """
     if maps.ndim != 3:
         raise ValueError(f"maps must be one picture's (tokens, H, W), got shape {tuple(maps.shape)}")
@@ -266,7 +270,7 @@ def mass_share(heat, mask) -> float:
 
     A map spread evenly would give the mask's area share; more means it concentrates
     there.
-    Introduced in 07_failure_cases.
+    Used in 07_failure_cases.
     """
     heat = np.asarray(heat, dtype=np.float64)
     mask = np.asarray(mask, dtype=bool)
@@ -282,7 +286,7 @@ def attention_overlay(image: Image.Image, heat, alpha: float = 0.55,
                       cmap: str = "inferno") -> Image.Image:
     """Return ``image`` with the map ``heat`` drawn over it (scaled to 0–1, coloured by ``cmap``).
 
-    Introduced in 07_failure_cases.
+    Used in 07_failure_cases.
     """
     import matplotlib
 

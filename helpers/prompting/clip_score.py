@@ -15,7 +15,7 @@ def load_clip(device: torch.device | str = "cpu") -> tuple[Any, Any]:
     """Return ``(CLIPModel, CLIPProcessor)`` for the registry's CLIP ViT-B/32, loaded once.
 
     Downloads from the hub the first time (or reads the local Hugging Face cache).
-    Introduced in 05_running_stable_diffusion.
+    Used in 10_responsible_generation.
     """
     from transformers import CLIPModel, CLIPProcessor
 
@@ -37,7 +37,7 @@ def clip_score(
     This is the usual text-to-image adherence number (about 30 for a good SD 1.5 picture
     with ViT-B/32, near 15-20 for an unrelated one). ``model``/``processor`` default to
     ``load_clip()`` on the CPU. Prompts longer than CLIP's 77 tokens are truncated.
-    Introduced in 05_running_stable_diffusion.
+    Used in 05_running_stable_diffusion, 06_prompt_engineering, 10_responsible_generation.
     """
     if len(images) != len(prompts):
         raise ValueError(f"{len(images)} images but {len(prompts)} prompts")

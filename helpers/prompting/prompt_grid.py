@@ -17,7 +17,7 @@ def prompt_matrix(subject: str, parts: Sequence[str], sep: str = " ") -> list[st
     ``prompt_matrix("a cat", ["in snow", "oil painting"], sep=", ")`` gives
     ``["a cat", "a cat, in snow", "a cat, oil painting", "a cat, in snow, oil painting"]``:
     2**len(parts) prompts, fewer parts first.
-    Introduced in 06_prompt_engineering.
+    Used in 06_prompt_engineering.
     """
     prompts = []
     for k in range(len(parts) + 1):
@@ -37,7 +37,7 @@ def xy_grid(pipe: Any, prompts: Sequence[str], axis: str, values: Sequence[Any],
     ``helpers.generate`` with its own fixed seed and can be reproduced alone. Each cell is
     titled ``"row | axis=value"`` (rows count from 0, in the order of ``prompts``); pictures
     smaller than ``min_side`` are enlarged in the grid only (nearest neighbour).
-    Introduced in 06_prompt_engineering.
+    Used in 06_prompt_engineering.
     """
     from helpers.core.generate import generate
     from helpers.core.images import image_grid

@@ -30,7 +30,7 @@ def _half_colour(indices: np.ndarray, background: int, width: int) -> str | None
 def object_mask(image) -> np.ndarray:
     """Return the boolean mask of a Shapes picture's non-background pixels (palette-snapped).
 
-    Introduced in 07_failure_cases.
+    Used in 07_failure_cases.
     """
     indices = snap(_as_array(image))
     return indices != _border_mode(indices)
@@ -43,7 +43,7 @@ def count_objects(image, min_share: float = PRESENT) -> int:
     (a murky generated background can be two colours; objects do not touch the border);
     an object is a 4-connected region of the other pixels covering at least
     ``min_share`` of the picture (specks are not counted).
-    Introduced in 07_failure_cases.
+    Used in 07_failure_cases.
     """
     indices = snap(_as_array(image))
     border = np.concatenate([indices[0], indices[-1], indices[:, 0], indices[:, -1]])
@@ -63,7 +63,7 @@ def two_object_outcome(prompt: str, image) -> dict[str, object]:
     - ``background_leak``: the background came out in one of the objects' colours.
     - ``left`` / ``right``: the colour read in each half (None when empty).
 
-    Introduced in 07_failure_cases.
+    Used in 07_failure_cases.
     """
     named_left, named_right = parse_two_caption(prompt)
     indices = snap(_as_array(image))
@@ -99,7 +99,7 @@ def outcome_shares(prompts: Sequence[str], images: Sequence) -> dict[str, float]
 
     Keys: the four layouts, "colours right" and "colours swapped" (both out of all
     pictures) and "background leak".
-    Introduced in 07_failure_cases.
+    Used in 07_failure_cases.
     """
     if len(prompts) != len(images):
         raise ValueError(f"{len(prompts)} prompts but {len(images)} images")

@@ -17,7 +17,10 @@ from torch import nn
 
 
 class HighPass(nn.Module):
-    """A fixed layer: each pixel minus the mean of its 3x3 neighbourhood (per colour channel)."""
+    """A fixed layer: each pixel minus the mean of its 3x3 neighbourhood (per colour channel).
+
+    Used by helpers.responsible.deepfake_detector (no notebook calls it).
+    """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         padded = nn.functional.pad(x, (1, 1, 1, 1), mode="replicate")
@@ -27,7 +30,7 @@ class HighPass(nn.Module):
 def build_detector(seed: int = 0, width: int = 16) -> nn.Module:
     """Return an untrained detector: HighPass, 3 conv layers (width, 2·width, 2·width), one logit.
 
-    Introduced in 10_responsible_generation.
+    Used by helpers.responsible.deepfake_detector (no notebook calls it).
     """
     if width < 1:
         raise ValueError(f"width must be at least 1, got {width!r}")
@@ -49,7 +52,7 @@ def build_detector(seed: int = 0, width: int = 16) -> nn.Module:
 def images_to_tensor(images: Sequence) -> torch.Tensor:
     """Return PIL pictures of one size as an (N, 3, H, W) float tensor in [-1, 1].
 
-    Introduced in 10_responsible_generation.
+    Used by helpers.responsible.deepfake_detector (no notebook calls it).
     """
     if len(images) == 0:
         raise ValueError("need at least one picture")
@@ -65,7 +68,7 @@ def train_detector(real: Sequence, fake: Sequence, *, steps: int = 200, batch: i
 
     Adam on binary cross-entropy, ``steps`` minibatches of ``batch`` pictures drawn with
     ``seed``; ``losses`` holds each step's loss. The detector comes back in eval mode.
-    Introduced in 10_responsible_generation.
+    Used in 10_responsible_generation.
     """
     if len(real) == 0 or len(fake) == 0:
         raise ValueError(f"need pictures of both kinds, got {len(real)} real and {len(fake)} fake")
@@ -96,7 +99,7 @@ def train_detector(real: Sequence, fake: Sequence, *, steps: int = 200, batch: i
 def detector_scores(model: nn.Module, images: Sequence, batch: int = 256) -> np.ndarray:
     """Return the detector's probability that each picture is generated (sigmoid of the logit).
 
-    Introduced in 10_responsible_generation.
+    Used in 10_responsible_generation.
     """
     x = images_to_tensor(images)
     with torch.no_grad():
@@ -107,7 +110,7 @@ def detector_scores(model: nn.Module, images: Sequence, batch: int = 256) -> np.
 def confusion_matrix(labels: Sequence[int], predictions: Sequence[int]) -> np.ndarray:
     """Return the 2x2 counts: row = true label (0 real, 1 generated), column = predicted label.
 
-    Introduced in 10_responsible_generation.
+    Used in 10_responsible_generation.
     """
     labels, predictions = np.asarray(labels, int), np.asarray(predictions, int)
     if labels.shape != predictions.shape:
@@ -124,7 +127,7 @@ def saliency_map(model: nn.Module, images: Sequence) -> np.ndarray:
 
     Bright pixels are the ones whose change would move the detector's verdict most: what
     it looks at.
-    Introduced in 10_responsible_generation.
+    Used in 10_responsible_generation.
     """
     x = images_to_tensor(images).requires_grad_(True)
     model.zero_grad()

@@ -24,7 +24,7 @@ def jpeg(image: Image.Image, quality: int) -> Image.Image:
 
     JPEG throws away fine detail block by block (8x8 DCT, coarser at lower quality), the most
     common edit a shared picture goes through.
-    Introduced in 10_responsible_generation.
+    Used in 10_responsible_generation.
     """
     if not isinstance(quality, (int, np.integer)) or isinstance(quality, bool) or not 1 <= quality <= 95:
         raise ValueError(f"JPEG quality must be an integer from 1 to 95, got {quality!r}")
@@ -39,7 +39,7 @@ def resize_round_trip(image: Image.Image, scale: float) -> Image.Image:
 
     The size stays the same, so the same detector or decoder can read it; the detail lost on
     the way down stays lost.
-    Introduced in 10_responsible_generation.
+    Used in 10_responsible_generation.
     """
     if not 0.05 <= float(scale) <= 4:
         raise ValueError(f"scale must be between 0.05 and 4, got {scale!r}")
@@ -53,7 +53,7 @@ def resize_round_trip(image: Image.Image, scale: float) -> Image.Image:
 def add_noise(image: Image.Image, sigma: float, seed: int = 0) -> Image.Image:
     """Return ``image`` plus Gaussian noise of standard deviation ``sigma`` (in 0-255 units).
 
-    Introduced in 10_responsible_generation.
+    Used in 10_responsible_generation.
     """
     if float(sigma) < 0:
         raise ValueError(f"sigma must be >= 0, got {sigma!r}")
@@ -65,7 +65,7 @@ def add_noise(image: Image.Image, sigma: float, seed: int = 0) -> Image.Image:
 def center_crop(image: Image.Image, keep: float, resize_back: bool = False) -> Image.Image:
     """Return the central ``keep`` share of ``image``'s width and height (optionally resized back).
 
-    Introduced in 10_responsible_generation.
+    Used in 10_responsible_generation.
     """
     if not 0.1 <= float(keep) <= 1:
         raise ValueError(f"keep must be between 0.1 and 1, got {keep!r}")
@@ -81,7 +81,7 @@ def standard_edits(jpeg_qualities=(90, 70, 50, 30), scales=(0.75, 0.5),
                    noise_sigmas=(4.0, 8.0, 16.0)) -> dict:
     """Return ``{name: edit}`` for an edit sweep: "none", JPEG qualities, resize scales, noise levels.
 
-    Introduced in 10_responsible_generation.
+    Used in 10_responsible_generation.
     """
     edits = {"none": lambda im: _rgb(im)}
     for q in jpeg_qualities:

@@ -36,7 +36,7 @@ def safety_checker_cost() -> dict[str, float]:
 
     Keys: parameters, float16_mib, float32_mib, concepts, special_care, image_size. No
     weights are read or downloaded, so this works offline.
-    Introduced in 10_responsible_generation.
+    Used in 10_responsible_generation.
     """
     from diffusers.pipelines.stable_diffusion.safety_checker import StableDiffusionSafetyChecker
     from transformers import CLIPConfig
@@ -57,7 +57,7 @@ def load_safety_checker(device: torch.device | str | None = None,
 
     Needs the hub or a cached copy (about 1.2 GB); offline without a copy it raises
     ``ModelNotAvailableError`` saying so. Defaults: the workbook's device and its dtype there.
-    Introduced in 10_responsible_generation.
+    Used in 10_responsible_generation.
     """
     from helpers.core.device import default_dtype, pick_device
     from helpers.core.loading import _ensure_available
@@ -86,7 +86,7 @@ def run_safety_checker(checker: Any, feature_extractor: Any,
 
     A flagged picture comes back all black, exactly as from the pipeline; ``seconds`` is the
     time the check took (feature extraction and the CLIP encoder).
-    Introduced in 10_responsible_generation.
+    Used in 10_responsible_generation.
     """
     if len(images) == 0:
         raise ValueError("run_safety_checker needs at least one picture")

@@ -17,7 +17,7 @@ def log_spectrum(images: Sequence) -> np.ndarray:
 
     Each picture's mean is removed first (the constant term would dwarf the rest); the zero
     frequency is moved to the centre (``np.fft.fftshift``).
-    Introduced in 10_responsible_generation.
+    Used in 10_responsible_generation.
     """
     if len(images) == 0:
         raise ValueError("need at least one picture")
@@ -36,7 +36,7 @@ def radial_profile(spectrum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     ``frequency`` is in cycles per picture side, from 0 up to half the side (the finest
     wave a picture can hold).
-    Introduced in 10_responsible_generation.
+    Used in 10_responsible_generation.
     """
     s = np.asarray(spectrum, dtype=np.float64)
     if s.ndim != 2 or s.shape[0] != s.shape[1]:

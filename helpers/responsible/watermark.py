@@ -69,7 +69,7 @@ def enlarge(image: Image.Image, side: int = MIN_SIDE) -> Image.Image:
     """Return ``image`` resized (Lanczos) so that its shorter side is at least ``side`` pixels.
 
     A picture already big enough comes back unchanged (as RGB).
-    Introduced in 10_responsible_generation.
+    Used in 10_responsible_generation.
     """
     picture = image.convert("RGB")
     width, height = picture.size
@@ -83,7 +83,7 @@ def embed_watermark(image: Image.Image, bits: Sequence[int] = WATERMARK_BITS,
                     method: str = "dwtDctSvd") -> Image.Image:
     """Return a copy of ``image`` (at least 256x256) carrying ``bits`` invisibly.
 
-    Introduced in 10_responsible_generation.
+    Used in 10_responsible_generation.
     """
     _check_method(method)
     values = _check_bits(bits)
@@ -99,7 +99,7 @@ def read_watermark(image: Image.Image, n_bits: int = len(WATERMARK_BITS),
     """Return the ``n_bits`` bits read from ``image`` (at least 256x256) with ``method``.
 
     Any picture gives *some* bits: an unmarked one reads about half of them "right" by chance.
-    Introduced in 10_responsible_generation.
+    Used in 10_responsible_generation.
     """
     _check_method(method)
     if n_bits < 1:
@@ -111,7 +111,7 @@ def read_watermark(image: Image.Image, n_bits: int = len(WATERMARK_BITS),
 def bit_accuracy(read: Sequence[int], bits: Sequence[int] = WATERMARK_BITS) -> float:
     """Return the share of ``read`` bits equal to ``bits`` (0.5 is chance, 1.0 every bit).
 
-    Introduced in 10_responsible_generation.
+    Used in 10_responsible_generation.
     """
     read, bits = _check_bits(read), _check_bits(bits)
     if len(read) != len(bits):
@@ -124,7 +124,7 @@ def detection_threshold(n_bits: int = len(WATERMARK_BITS), false_alarm: float = 
 
     An unmarked picture matches each bit with probability 1/2, so the number of matches is
     Binomial(n_bits, 1/2); the threshold is the smallest k with P(matches >= k) <= false_alarm.
-    Introduced in 10_responsible_generation.
+    Used in 10_responsible_generation.
     """
     if n_bits < 1 or not 0 < false_alarm < 1:
         raise ValueError("need n_bits >= 1 and 0 < false_alarm < 1")

@@ -37,7 +37,10 @@ ASPECT_THRESHOLD = 1.035
 
 @dataclass(frozen=True)
 class Hexagon:
-    """One hexagon on a background: size, colour, position and background, as for a Shape."""
+    """One hexagon on a background: size, colour, position and background, as for a Shape.
+
+    Used in 09_editing_and_personalization.
+    """
 
     size: str
     color: str
@@ -55,7 +58,10 @@ class Hexagon:
 
 
 def hexagon_corners(cx: float, cy: float, r: float) -> list[tuple[float, float]]:
-    """Return the six corners of a corner-up regular hexagon of circumradius ``r``."""
+    """Return the six corners of a corner-up regular hexagon of circumradius ``r``.
+
+    Used by helpers.shapes.hexagons (no notebook calls it).
+    """
     return [(cx + r * math.cos(math.radians(90 + 60 * k)), cy - r * math.sin(math.radians(90 + 60 * k)))
             for k in range(6)]
 
@@ -63,7 +69,7 @@ def hexagon_corners(cx: float, cy: float, r: float) -> list[tuple[float, float]]
 def render_hexagon(item: Hexagon, size: int = 64) -> Image.Image:
     """Return the RGB picture of one hexagon, rendered at 4x and Lanczos-downsampled.
 
-    Introduced in 09_editing_and_personalization.
+    Used in 09_editing_and_personalization.
     """
     size = check_side(size)
     big = size * SUPERSAMPLE
@@ -80,6 +86,7 @@ def hexagon_caption(item, word: str = HEXAGON, keep: tuple[str, ...] | None = No
     ``item`` is a ``Hexagon`` or any object with size, color, position and background (a
     ``helpers.shapes.Shape``, whose own shape name is then replaced by ``word``). ``keep`` names the optional attributes to mention (size, color, position, background);
     ``None`` keeps all of them.
+    Used in 09_editing_and_personalization.
     """
     keep = ("size", "color", "position", "background") if keep is None else tuple(keep)
     words = ["a"]
@@ -106,6 +113,7 @@ def shape_features(image) -> dict[str, float] | None:
     Like the reader: snap to the palette, background = commonest border colour, object =
     commonest other colour. Each pixel counts by how far it lies from the background colour
     towards the object colour (sub-pixel edges), within one pixel around the object's box.
+    Used in 09_editing_and_personalization.
     """
     pixels = np.asarray(image.convert("RGB"), dtype=np.uint8)
     indices = snap(pixels)
@@ -133,7 +141,7 @@ def read_shape(image) -> str | None:
     One test added in front of ``helpers.shapes.reader.read``: a box clearly taller than wide with a
     circle-like fill is a hexagon; anything else is what the reader says (nearest fill ratio:
     triangle 0.5, circle 0.785, square 1.0).
-    Introduced in 09_editing_and_personalization.
+    Used in 09_editing_and_personalization.
     """
     features = shape_features(image)
     if features is None:

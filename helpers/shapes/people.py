@@ -62,6 +62,8 @@ class Pose:
     side (the person faces the viewer, so their right is the picture's left).
     Bends are signed, relative to the limb above. Thighs are measured from vertical,
     positive outwards.
+    Used by helpers.checks.controlnet, helpers.classroom.pose_editor, helpers.shapes.people (no
+    notebook calls it).
     """
 
     neck_x: float = 0.5
@@ -106,7 +108,7 @@ def _step(start: tuple[float, float], angle_deg: float, length: float,
 def keypoints(pose: Pose) -> np.ndarray:
     """Return the 18 OpenPose keypoints of ``pose`` as an (18, 2) array of fractions of W.
 
-    Introduced in 08_controlnet.
+    Used in 07_failure_cases, 08_controlnet.
     """
     neck = (pose.neck_x, pose.neck_y)
     nose = (neck[0], neck[1] - NECK_TO_NOSE)
@@ -132,14 +134,18 @@ def keypoints(pose: Pose) -> np.ndarray:
 
 
 def inside_canvas(points: np.ndarray) -> bool:
-    """Return True when every keypoint lies inside the canvas (0..1 in x and y)."""
+    """Return True when every keypoint lies inside the canvas (0..1 in x and y).
+
+    Used by helpers.checks.controlnet, helpers.classroom.pose_editor, helpers.shapes.people (no
+    notebook calls it).
+    """
     return bool(np.all((points >= 0.0) & (points <= 1.0)))
 
 
 def random_pose(rng: random.Random, max_tries: int = 1000) -> Pose:
     """Return a random pose within the spec's ranges whose keypoints all stay on the canvas.
 
-    Introduced in 08_controlnet.
+    Used by helpers.shapes.people (no notebook calls it).
     """
     for _ in range(max_tries):
         pose = Pose(
@@ -161,7 +167,10 @@ def random_pose(rng: random.Random, max_tries: int = 1000) -> Pose:
 
 @dataclass(frozen=True)
 class Person:
-    """A person in a pose: colour, background and pose."""
+    """A person in a pose: colour, background and pose.
+
+    Used in 08_controlnet.
+    """
 
     color: str
     background: str
@@ -176,14 +185,20 @@ class Person:
 
 
 def random_person(rng: random.Random) -> Person:
-    """Return a random person: colour, a different background and a random pose."""
+    """Return a random person: colour, a different background and a random pose.
+
+    Used in 07_failure_cases.
+    """
     color = rng.choice(COLORS)
     background = rng.choice([c for c in COLORS if c != color])
     return Person(color, background, random_pose(rng))
 
 
 def person_caption(person: Person, keep: tuple[str, ...] = ("color", "background")) -> str:
-    """Return ``a {color} person on a {background} background`` or a partial of it."""
+    """Return ``a {color} person on a {background} background`` or a partial of it.
+
+    Used in 07_failure_cases.
+    """
     words = ["a"]
     if "color" in keep:
         words.append(person.color)
@@ -215,7 +230,7 @@ def _draw_body(draw: ImageDraw.ImageDraw, pts: np.ndarray, big: int,
 def render_person(person: Person, size: int = 64) -> Image.Image:
     """Return the picture of a person, rendered at 4x and Lanczos-downsampled.
 
-    Introduced in 08_controlnet.
+    Used in 07_failure_cases, 08_controlnet.
     """
     size = check_side(size)
     big = size * SUPERSAMPLE
@@ -225,7 +240,10 @@ def render_person(person: Person, size: int = 64) -> Image.Image:
 
 
 def person_mask(points: np.ndarray, size: int = 64) -> np.ndarray:
-    """Return the boolean mask of the body drawn from ``points`` by the spec's rules."""
+    """Return the boolean mask of the body drawn from ``points`` by the spec's rules.
+
+    Used in 08_controlnet.
+    """
     size = check_side(size)
     big = size * SUPERSAMPLE
     canvas = Image.new("L", (big, big), 0)
@@ -237,7 +255,7 @@ def person_mask(points: np.ndarray, size: int = 64) -> np.ndarray:
 def render_pose_guide(points: np.ndarray, size: int = 64) -> Image.Image:
     """Return the OpenPose guide: coloured limbs and keypoint dots on black.
 
-    Introduced in 08_controlnet.
+    Used in 07_failure_cases, 08_controlnet.
     """
     size = check_side(size)
     points = np.asarray(points, dtype=np.float64)

@@ -36,7 +36,7 @@ def _as_array(image) -> np.ndarray:
 def snap(image) -> np.ndarray:
     """Return an HxW array of palette indices: each pixel snapped to its nearest palette colour.
 
-    Introduced in 05_running_stable_diffusion.
+    Used in 01_gan_vae_recap.
     """
     pixels = _as_array(image).astype(np.float32)
     dist = ((pixels[:, :, None, :] - _PALETTE_ARRAY[None, None]) ** 2).sum(-1)
@@ -105,7 +105,9 @@ def read(image) -> dict[str, str | None]:
     """Return the attributes read from a one-object picture (shape, size, color, position, background).
 
     An attribute that cannot be read (no object at all) is None.
-    Introduced in 00_setup_check.
+    Used in 01_gan_vae_recap, 03_reverse_diffusion, 04_inside_stable_diffusion,
+    05_running_stable_diffusion, 06_prompt_engineering, 07_failure_cases,
+    09_editing_and_personalization, 10_responsible_generation.
     """
     pixels = _as_array(image)
     indices = snap(pixels)
@@ -116,7 +118,8 @@ def read_two(image) -> tuple[dict[str, str | None], dict[str, str | None]]:
     """Return the attributes of the left and right halves of a two-object picture.
 
     Each half is read by the one-object rules with W the full width, so anchors and
-    sizes keep their meaning. Introduced in 07_failure_cases.
+    sizes keep their meaning.
+    Used in 07_failure_cases.
     """
     pixels = _as_array(image)
     indices = snap(pixels)
@@ -130,7 +133,10 @@ def read_two(image) -> tuple[dict[str, str | None], dict[str, str | None]]:
 
 
 def read_person(image) -> dict[str, object]:
-    """Return a person picture's colour, background and body mask (non-background pixels)."""
+    """Return a person picture's colour, background and body mask (non-background pixels).
+
+    Used by helpers.shapes.reader, helpers.training.evaluate (no notebook calls it).
+    """
     indices = snap(image)
     background = _border_mode(indices)
     mask = indices != background
@@ -140,7 +146,10 @@ def read_person(image) -> dict[str, object]:
 
 
 def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
-    """Return the intersection over union of two boolean masks (1.0 when both are empty)."""
+    """Return the intersection over union of two boolean masks (1.0 when both are empty).
+
+    Used by helpers.shapes.reader (no notebook calls it).
+    """
     union = np.logical_or(a, b).sum()
     if union == 0:
         return 1.0
@@ -150,14 +159,17 @@ def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
 def pose_iou(image, points: np.ndarray) -> float:
     """Return pose adherence: IoU of the picture's person mask with the mask drawn from ``points``.
 
-    Introduced in 08_controlnet.
+    Used in 08_controlnet.
     """
     mask = read_person(image)["mask"]
     return mask_iou(mask, person_mask(points, size=mask.shape[0]))
 
 
 def component_sizes(mask: np.ndarray) -> list[int]:
-    """Return the pixel counts of the 4-connected components of a boolean mask, in scan order."""
+    """Return the pixel counts of the 4-connected components of a boolean mask, in scan order.
+
+    Used by helpers.prompting.two_objects, helpers.shapes.reader (no notebook calls it).
+    """
     labels = np.zeros(mask.shape, dtype=np.int32)
     sizes: list[int] = []
     h, w = mask.shape
@@ -179,7 +191,10 @@ def component_sizes(mask: np.ndarray) -> list[int]:
 
 
 def largest_component_share(mask: np.ndarray) -> tuple[int, float]:
-    """Return the number of 4-connected components in ``mask`` and the largest one's share."""
+    """Return the number of 4-connected components in ``mask`` and the largest one's share.
+
+    Used by helpers.shapes.sample_quality, helpers.training.evaluate (no notebook calls it).
+    """
     sizes = component_sizes(mask)
     if not sizes:
         return 0, 0.0
@@ -193,7 +208,9 @@ def adherence(prompts: Sequence[str], images: Sequence) -> dict[str, float]:
     of pictures with every named attribute right. Person prompts score colour and
     background; two-object prompts score each object's shape and colour and the
     background.
-    Introduced in 00_setup_check.
+    Used in 00_setup_check, 04_inside_stable_diffusion, 05_running_stable_diffusion,
+    06_prompt_engineering, 07_failure_cases, 09_editing_and_personalization,
+    10_responsible_generation.
     """
     if len(prompts) != len(images):
         raise ValueError(f"{len(prompts)} prompts but {len(images)} images")

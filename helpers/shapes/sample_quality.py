@@ -56,7 +56,7 @@ def clean_shape_report(image) -> dict[str, float | bool]:
     single_shape (one solid object of a plausible size and shape on one background, whatever
     the exact colours) and clean (single_shape, and the colours are the palette's own). A stray pixel snaps to neither colour and does not touch the object (edge pixels
     of an anti-aliased object often snap to a third colour; they touch it).
-    Introduced in 03_reverse_diffusion.
+    Used by helpers.shapes.sample_quality (no notebook calls it).
     """
     pixels = _as_array(image)
     indices = snap(pixels)
@@ -103,7 +103,7 @@ def clean_shape_report(image) -> dict[str, float | bool]:
 def is_clean_shape(image) -> bool:
     """Return True when ``image`` reads as one clean Shapes object on a flat background.
 
-    Introduced in 03_reverse_diffusion.
+    Used by helpers.shapes.sample_quality (no notebook calls it).
     """
     return bool(clean_shape_report(image)["clean"])
 
@@ -112,7 +112,8 @@ def single_shape_share(images: Sequence) -> float:
     """Return the share of ``images`` that hold one solid object on one background (any tint).
 
     The looser half of ``clean_share``: the structure is right even if the colours are off
-    the palette (a washed-out background, say). Introduced in 03_reverse_diffusion.
+    the palette (a washed-out background, say).
+    Used in 01_gan_vae_recap, 03_reverse_diffusion.
     """
     if len(images) == 0:
         raise ValueError("single_shape_share needs at least one picture")
@@ -122,7 +123,7 @@ def single_shape_share(images: Sequence) -> float:
 def clean_share(images: Sequence) -> float:
     """Return the share of ``images`` (PIL pictures or HxWx3 uint8 arrays) that are clean shapes.
 
-    Introduced in 03_reverse_diffusion.
+    Used in 03_reverse_diffusion.
     """
     if len(images) == 0:
         raise ValueError("clean_share needs at least one picture")

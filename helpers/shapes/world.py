@@ -45,7 +45,12 @@ MIN_SIDE = 32
 
 @dataclass(frozen=True)
 class Shape:
-    """One object on a background: the five attributes of the Shapes world."""
+    """One object on a background: the five attributes of the Shapes world.
+
+    Used in 01_gan_vae_recap, 02_forward_diffusion, 04_inside_stable_diffusion,
+    05_running_stable_diffusion, 08_controlnet, 09_editing_and_personalization,
+    10_responsible_generation.
+    """
 
     shape: str
     size: str
@@ -75,7 +80,10 @@ def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
 
 
 def check_side(size: int) -> int:
-    """Return ``size`` if it is a valid canvas side (an int >= 32), else raise ValueError."""
+    """Return ``size`` if it is a valid canvas side (an int >= 32), else raise ValueError.
+
+    Used by helpers.shapes.{hexagons, people, world} (no notebook calls it).
+    """
     if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < MIN_SIDE:
         raise ValueError(f"canvas side must be an integer >= {MIN_SIDE}, got {size!r}")
     return int(size)
@@ -84,7 +92,7 @@ def check_side(size: int) -> int:
 def all_shapes() -> list[Shape]:
     """Return every valid one-object attribute combination (1,680 of them).
 
-    Introduced in 02_forward_diffusion.
+    Used in 02_forward_diffusion, 07_failure_cases.
     """
     return [
         Shape(shape, size, color, position, background)
@@ -100,7 +108,7 @@ def all_shapes() -> list[Shape]:
 def random_shape(rng: random.Random) -> Shape:
     """Return a uniformly random one-object attribute set drawn with ``rng``.
 
-    Introduced in 01_gan_vae_recap.
+    Used in 07_failure_cases, 09_editing_and_personalization.
     """
     color = rng.choice(COLORS)
     background = rng.choice([c for c in COLORS if c != color])
@@ -130,7 +138,8 @@ def _draw_object(draw: ImageDraw.ImageDraw, item: Shape, side: float,
 def render(item: Shape, size: int = 64) -> Image.Image:
     """Return the RGB picture of one object, rendered at 4x and Lanczos-downsampled.
 
-    Introduced in 01_gan_vae_recap.
+    Used in 02_forward_diffusion, 04_inside_stable_diffusion, 05_running_stable_diffusion,
+    08_controlnet, 09_editing_and_personalization, 10_responsible_generation.
     """
     size = check_side(size)
     big = size * SUPERSAMPLE
@@ -141,7 +150,10 @@ def render(item: Shape, size: int = 64) -> Image.Image:
 
 @dataclass(frozen=True)
 class TwoShapes:
-    """Two small objects, one at the left and one at the right (failure-case lessons)."""
+    """Two small objects, one at the left and one at the right (failure-case lessons).
+
+    Used by helpers.shapes.world (no notebook calls it).
+    """
 
     left_shape: str
     left_color: str
@@ -161,7 +173,10 @@ class TwoShapes:
 
 
 def random_two_shapes(rng: random.Random) -> TwoShapes:
-    """Return a random two-object attribute set (both objects differ from the background)."""
+    """Return a random two-object attribute set (both objects differ from the background).
+
+    Used in 07_failure_cases.
+    """
     background = rng.choice(COLORS)
     others = [c for c in COLORS if c != background]
     return TwoShapes(rng.choice(SHAPES), rng.choice(others), rng.choice(SHAPES),
@@ -171,7 +186,7 @@ def random_two_shapes(rng: random.Random) -> TwoShapes:
 def render_two(item: TwoShapes, size: int = 64) -> Image.Image:
     """Return the picture of two small objects at the left and right.
 
-    Introduced in 07_failure_cases.
+    Used in 07_failure_cases.
     """
     size = check_side(size)
     big = size * SUPERSAMPLE
@@ -188,7 +203,8 @@ def caption(item: Shape, keep: tuple[str, ...] | None = None) -> str:
     ``keep=None`` gives the full caption
     ``a {size} {color} {shape} at the {position} on a {background} background``;
     a partial caption drops the others but keeps the word order and the shape.
-    Introduced in 04_inside_stable_diffusion.
+    Used in 02_forward_diffusion, 05_running_stable_diffusion, 07_failure_cases,
+    09_editing_and_personalization.
     """
     keep = OPTIONAL_ATTRIBUTES if keep is None else tuple(keep)
     for name in keep:
@@ -207,13 +223,19 @@ def caption(item: Shape, keep: tuple[str, ...] | None = None) -> str:
 
 
 def caption_two(item: TwoShapes) -> str:
-    """Return the two-object caption from the spec's grammar."""
+    """Return the two-object caption from the spec's grammar.
+
+    Used in 07_failure_cases.
+    """
     return (f"a {item.left_color} {item.left_shape} at the left and a {item.right_color} "
             f"{item.right_shape} at the right on a {item.background} background")
 
 
 def random_partial(item: Shape, rng: random.Random) -> tuple[str, dict[str, str]]:
-    """Return a random partial caption of ``item`` and the attributes it names."""
+    """Return a random partial caption of ``item`` and the attributes it names.
+
+    Used in 07_failure_cases.
+    """
     keep = tuple(name for name in OPTIONAL_ATTRIBUTES if rng.random() < 0.5)
     named = {"shape": item.shape, **{name: getattr(item, name) for name in keep}}
     return caption(item, keep), named
@@ -223,7 +245,8 @@ def parse_caption(text: str) -> dict[str, str]:
     """Return the attributes a one-object or person caption names.
 
     Raises ValueError for text outside the caption grammar (two-object captions
-    are parsed by ``parse_two_caption``). Introduced in 05_running_stable_diffusion.
+    are parsed by ``parse_two_caption``).
+    Used in 10_responsible_generation.
     """
     words = text.strip().lower().split()
     if not words or words[0] != "a":
@@ -255,7 +278,10 @@ def parse_caption(text: str) -> dict[str, str]:
 
 
 def parse_two_caption(text: str) -> tuple[dict[str, str], dict[str, str]]:
-    """Return the (left, right) attributes a two-object caption names."""
+    """Return the (left, right) attributes a two-object caption names.
+
+    Used in 07_failure_cases.
+    """
     words = text.strip().lower().split()
     try:
         split = words.index("and")
