@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Keep the README's notebook table and each notebook's closing "next" link in step with the notebooks.
+"""Keep the README's notebook table and layout and each notebook's closing "next" link in step.
 
-    python tools/navigation.py            # rewrite the README table and the "next" links
+    python tools/navigation.py            # rewrite the README table and layout, the "next" links
     python tools/navigation.py --check    # exit 1 and say what is out of step
 
 Everything comes from the notebooks themselves (notebooks/*.ipynb, in file-name order):
@@ -20,6 +20,10 @@ Everything comes from the notebooks themselves (notebooks/*.ipynb, in file-name 
 The table sits in README.md between ``<!-- notebook-table:start -->`` and
 ``<!-- notebook-table:end -->``. The "next" link is the last line of each notebook's last
 markdown cell, starting ``**다음 (next):**``; the last notebook points back to the README list.
+
+The README's "Layout" block (between ``<!-- layout:start -->`` and ``<!-- layout:end -->``) lists
+every package and module of helpers/ and every script of tools/ by its docstring's first line;
+tools/layout.py writes it.
 """
 
 from __future__ import annotations
@@ -45,11 +49,24 @@ NEXT = "**다음 (next):**"
 LEARN = "이 노트북에서 배우는 것"
 
 
-def _stamper():
-    spec = importlib.util.spec_from_file_location("stamp_notebooks", REPO_ROOT / "tools" / "stamp_notebooks.py")
+def _tool(name: str):
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "tools" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _stamper():
+    return _tool("stamp_notebooks")
+
+
+def _between(text: str, start: str, end: str, what: str) -> tuple[str, str, str]:
+    """Return README ``text`` split as (before, the block with its markers, after)."""
+    if start not in text or end not in text:
+        raise SystemExit(f"README.md has no {start} ... {end} markers for the {what}")
+    head, rest = text.split(start, 1)
+    block, tail = rest.split(end, 1)
+    return head, start + block + end, tail
 
 
 def title(nb: nbformat.NotebookNode, path: Path) -> str:
@@ -174,19 +191,18 @@ def with_next_line(source: str, line: str) -> str:
 
 
 def out_of_step(write: bool) -> list[str]:
-    """Return what is out of step (README table, "next" links); fix it too when ``write``."""
+    """Return what is out of step (README table and layout, "next" links); fix it too when ``write``."""
     books = load_notebooks()
     stale = []
-    text = README.read_text(encoding="utf-8")
-    table = readme_table(books)
-    if START not in text or END not in text:
-        raise SystemExit(f"README.md has no {START} ... {END} markers for the notebook table")
-    head, rest = text.split(START, 1)
-    current = START + rest.split(END, 1)[0] + END
-    if current != table:
-        stale.append("README.md notebook table")
-        if write:
-            README.write_text(head + table + rest.split(END, 1)[1], encoding="utf-8")
+    layout = _tool("layout")
+    blocks = [("notebook table", START, END, readme_table(books)),
+              ("layout", layout.START, layout.END, layout.layout_block(REPO_ROOT))]
+    for what, start, end, wanted in blocks:
+        head, current, tail = _between(README.read_text(encoding="utf-8"), start, end, what)
+        if current != wanted:
+            stale.append(f"README.md {what}")
+            if write:
+                README.write_text(head + wanted + tail, encoding="utf-8")
     budget = json.loads(GPU_BUDGET.read_text()) if GPU_BUDGET.exists() else {}
     for i, (path, nb) in enumerate(books):
         first = next((c for c in nb.cells if c.cell_type == "markdown"), None)
@@ -210,7 +226,7 @@ def out_of_step(write: bool) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Rewrite (or with --check only report) the README table and the next links."""
+    """Rewrite (or with --check only report) the README table and layout and the next links."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="only report what is out of step")
     args = parser.parse_args(argv)

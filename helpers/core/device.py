@@ -1,4 +1,4 @@
-"""Device choice, seeding and the short set-up report every notebook starts with."""
+"""Device choice and seeding: cuda, then mps, then cpu; the dtype each gets; whether the hub is reachable."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The one registry of every model the workbook may load.
+"""The one registry of every model the workbook may load: hub ids are written here and nowhere else.
 
 Notebooks never write a hub id; they ask for a key such as ``"sd15"`` or let
 ``helpers.load_pipeline()`` choose. When a repository moves, fix it here only.

@@ -1,2 +1,2 @@
-"""Tools of 04 and 05 that measure cost: a U-Net call at a latent size, and time per picture.
+"""Tools of 04 and 05 that measure cost: a UNet call at a latent size, and time per picture.
 """

@@ -1,4 +1,4 @@
-"""Measure what one UNet call costs at a given latent side: time, activations, attention scores."""
+"""What one UNet call costs at a given latent side: time, activations, attention scores."""
 
 from __future__ import annotations
 

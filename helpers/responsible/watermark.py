@@ -1,4 +1,4 @@
-"""Invisible watermarks with the ``invisible-watermark`` package (``imwatermark``).
+"""Invisible watermarks (the ``invisible-watermark`` package): embed bits, read them back, set a threshold.
 
 It is the library Stable Diffusion's reference scripts used to mark their outputs, and the one
 diffusers' SDXL pipelines call (``StableDiffusionXLWatermarker``, a 48-bit message with the

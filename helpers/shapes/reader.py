@@ -1,4 +1,4 @@
-"""Read a Shapes-world picture back into attributes, without learning, and score adherence.
+"""The reader: a Shapes-world picture read back into its attributes without learning, and adherence scores.
 
 This is the spec's "Reading a picture back" section: the Shapes world's version of
 a CLIP score, with a ground truth.

@@ -1,4 +1,4 @@
-"""Is a generated picture a clean single Shapes object? A yes/no test and the share over a batch.
+"""Whether a generated picture is one clean Shapes object: a yes/no test and the share over a batch.
 
 The Shapes reader (``helpers.shapes.reader``) reads attributes from any picture; this module asks the
 question before that one: does the picture look like the Shapes world at all, i.e. one flat

@@ -1,4 +1,4 @@
-"""The Shapes world: render labelled pictures, write their captions, read them back.
+"""The Shapes world itself: pictures rendered from their attributes, and captions written and parsed.
 
 The spec is ``docs/shapes-world.md`` (v1); every number here comes from it.
 One-object and two-object pictures live here; people in poses live in
