@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from helpers.core.latents import picture_side
 from helpers.core.registry import REGISTRY
 from helpers.shapes.people import (
     Person,
@@ -77,7 +78,7 @@ def controlled_pictures(pipe, people: Sequence[Person], *, scale: float = 1.0,
     from helpers.core.generate import generate
 
     controlled = hasattr(pipe, "controlnet")
-    size = pipe.unet.config.sample_size * pipe.vae_scale_factor
+    size = picture_side(pipe)
     prompts = [person_caption(p) for p in people]
     # Guides are drawn at 64 px or more (the spec's smallest side is 32); the ControlNet pipeline
     # would otherwise take its output size from the guide, so the size is passed explicitly.
@@ -112,13 +113,13 @@ def vae_round_trip_iou(vae, people: Sequence[Person], size: int = 64) -> float:
     import torch
 
     from helpers.core.images import to_pil
-    from helpers.shapes.dataset import image_to_tensor
+    from helpers.core.latents import image_to_tensor, latent_distribution
     from helpers.shapes.people import render_person
     from helpers.shapes.reader import pose_iou
 
     x = torch.stack([image_to_tensor(render_person(p, size)) for p in people])
     with torch.no_grad():
-        y = vae.decode(vae.encode(x).latent_dist.mean).sample
+        y = vae.decode(latent_distribution(vae, x)[0]).sample
     images = [to_pil((picture.clamp(-1, 1) + 1) / 2) for picture in y]
     return float(np.mean([pose_iou(img, keypoints(p.pose)) for p, img in zip(people, images, strict=True)]))
 

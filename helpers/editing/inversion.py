@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from helpers.core.latents import encode_latents
 from helpers.shapes import ATTRIBUTES, COLORS, SHAPES, Shape, random_shape, render
 from helpers.shapes.reader import read
 
@@ -33,8 +34,7 @@ def _check_lengths(images, prompts) -> None:
 @torch.no_grad()
 def encode_pictures(pipe, images: list[Image.Image]) -> torch.Tensor:
     """Return the pictures' VAE latents z_0, scaled as the UNet expects (the posterior means)."""
-    processed = pipe.image_processor.preprocess(images).to(pipe.device, pipe.vae.dtype)
-    return pipe.vae.encode(processed).latent_dist.mean * pipe.vae.config.scaling_factor
+    return encode_latents(pipe.vae, pipe.image_processor.preprocess(images))
 
 
 @torch.no_grad()

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from helpers.core.latents import latent_distribution, picture_side
 from helpers.shapes import (
     COLORS,
     OPTIONAL_ATTRIBUTES,
@@ -81,21 +82,10 @@ def unseen_hexagons(n: int, training: Sequence[Hexagon], seed: int = 1) -> list[
     return items
 
 
-def picture_side(pipe) -> int:
-    """Return the side in pixels of the pictures ``pipe`` makes."""
-    return int(pipe.unet.config.sample_size) * int(pipe.vae_scale_factor)
-
-
-@torch.no_grad()
 def encode(pipe, images, batch: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return the VAE posterior means and standard deviations of PIL ``images`` (on the CPU)."""
-    means, stds = [], []
-    for start in range(0, len(images), batch):
-        pixels = pipe.image_processor.preprocess(images[start:start + batch])
-        dist = pipe.vae.encode(pixels.to(pipe.device, pipe.vae.dtype)).latent_dist
-        means.append(dist.mean.float().cpu())
-        stds.append(dist.std.float().cpu())
-    return torch.cat(means), torch.cat(stds)
+    """Return the VAE posterior means and standard deviations of PIL ``images`` (float32, on the CPU)."""
+    means, stds = latent_distribution(pipe.vae, pipe.image_processor.preprocess(images), batch)
+    return means.float().cpu(), stds.float().cpu()
 
 
 def _render(item: Hexagon | Shape, side: int):

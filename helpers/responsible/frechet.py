@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from helpers.core.latents import image_to_tensor, latent_distribution
+
 
 def gaussian_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(mean, covariance)`` of ``features``, an (n, d) array with n >= 2 rows.
@@ -86,18 +88,14 @@ def vae_features(vae: Any, images: Sequence, pool: int = 4, batch: int = 16) -> 
         raise ValueError("vae_features needs at least one picture")
     if pool < 1:
         raise ValueError(f"pool must be at least 1, got {pool!r}")
-    from PIL import Image
-
-    parameter = next(vae.parameters())
     side = int(getattr(vae.config, "sample_size", 64))
     rows = []
     for start in range(0, len(images), batch):
-        chunk = [im.convert("RGB").resize((side, side), Image.Resampling.BICUBIC)
-                 for im in images[start:start + batch]]
-        x = torch.from_numpy(np.stack([np.asarray(im) for im in chunk])).permute(0, 3, 1, 2)
-        x = (x.float() / 127.5 - 1).to(device=parameter.device, dtype=parameter.dtype)
-        with torch.no_grad():
-            mean = vae.encode(x).latent_dist.mean
+        pixels = torch.stack([image_to_tensor(im, side) for im in images[start:start + batch]])
+        # Channels-last, the layout these features were first measured in: its convolutions
+        # round differently in the last bit, and notebook 10's distances stay as they were.
+        pixels = pixels.contiguous(memory_format=torch.channels_last)
+        mean, _ = latent_distribution(vae, pixels)
         pooled = torch.nn.functional.adaptive_avg_pool2d(mean.float(), pool)
         rows.append(pooled.flatten(1).cpu().numpy())
     return np.concatenate(rows).astype(np.float64)

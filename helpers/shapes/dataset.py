@@ -4,21 +4,15 @@ from __future__ import annotations
 
 import random
 
-import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from helpers.core.latents import image_to_tensor
 from helpers.shapes import Shape, all_shapes, caption, render
 from helpers.shapes.captions import random_caption
 from helpers.shapes.people import Person, keypoints, person_caption, random_person, render_person
 
 NO_KEYPOINTS = torch.full((18, 2), float("nan"))
-
-
-def image_to_tensor(image) -> torch.Tensor:
-    """Return a PIL picture as a 3xHxW float tensor in [-1, 1] (what the VAE eats)."""
-    array = np.asarray(image.convert("RGB"), dtype=np.float32) / 127.5 - 1.0
-    return torch.from_numpy(array).permute(2, 0, 1).contiguous()
 
 
 class ShapesDataset(Dataset):

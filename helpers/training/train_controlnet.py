@@ -28,10 +28,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from helpers.core.latents import image_to_tensor, latent_distribution, picture_side
 from helpers.training.train_mini_sd import (
     _lr_lambda,
     _Stage,
-    encode_latents,
     min_snr_loss,
     training_noise_schedule,
 )
@@ -77,7 +77,6 @@ class PoseDataset:
     def __init__(self, people: int, size: int, seed: int, empty_prob: float,
                  full_prob: float) -> None:
         from helpers.shapes.captions import random_caption
-        from helpers.shapes.dataset import image_to_tensor
         from helpers.shapes.people import keypoints, random_person, render_person, render_pose_guide
 
         rng = random.Random(seed)
@@ -118,9 +117,9 @@ def train(cfg: ControlNetTrainConfig, base: Path, out: Path, work: Path) -> dict
     vae, text_encoder, tokenizer, unet = pipe.vae, pipe.text_encoder, pipe.tokenizer, pipe.unet
     for part in (vae, text_encoder, unet):
         part.requires_grad_(False).eval()
-    size = int(unet.config.sample_size) * pipe.vae_scale_factor
+    size = picture_side(pipe)
     data = PoseDataset(cfg.people, size, cfg.seed, cfg.empty_prob, cfg.full_prob)
-    means, stds = encode_latents(vae, data.images)
+    means, stds = latent_distribution(vae, data.images, batch=128)
     scaling = float(vae.config.scaling_factor)
     accelerator.print(f"data: {len(data)} people at {size}px, latents {tuple(means.shape[1:])} "
                       f"({time.time() - began:.1f} s)")

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import torch
 
+from helpers.core.latents import latent_distribution
 from helpers.training.mini_sd import (
     MiniSDConfig,
     assemble_pipeline,
@@ -201,17 +202,6 @@ def train_vae(cfg: TrainConfig, data, accelerator, work: Path):
     return vae, info
 
 
-@torch.no_grad()
-def encode_latents(vae, images: torch.Tensor, batch: int = 128) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return the posterior means and standard deviations of ``images`` under ``vae``."""
-    means, stds = [], []
-    for start in range(0, len(images), batch):
-        dist = vae.encode(images[start:start + batch]).latent_dist
-        means.append(dist.mean)
-        stds.append(dist.std)
-    return torch.cat(means), torch.cat(stds)
-
-
 def training_noise_schedule(device):
     """Return SD 1.5's DDPM noise schedule for training and its signal-to-noise ratio per timestep."""
     from diffusers import DDPMScheduler
@@ -238,7 +228,7 @@ def train_unet(cfg: TrainConfig, data, vae, tokenizer, accelerator, work: Path):
 
 
     stage = _Stage(accelerator, work, "unet")
-    means, stds = encode_latents(vae, data.images)
+    means, stds = (t.cpu() for t in latent_distribution(vae, data.images, batch=128))
     scaling = 1.0 / float((means + stds * torch.randn_like(stds)).std())
     vae.register_to_config(scaling_factor=scaling)
     accelerator.print(f"latents {tuple(means.shape[1:])}, scaling factor {scaling:.4f}")
