@@ -16,17 +16,26 @@ written with ``save_pretrained`` (safetensors) to ``--out``.
 
 from __future__ import annotations
 
-import argparse
-import json
-import math
 import random
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 
 from helpers.core.latents import latent_distribution
+from helpers.training.loop import (
+    CommandLine,
+    HighTimesteps,
+    Latents,
+    Stage,
+    Updates,
+    adamw_with_warmup,
+    run_steps,
+    start_run,
+    train_denoiser,
+    write_record,
+)
 from helpers.training.mini_sd import (
     MiniSDConfig,
     assemble_pipeline,
@@ -79,15 +88,6 @@ PRESETS: dict[str, TrainConfig] = {
 }
 
 
-def _lr_lambda(warmup: int, total: int):
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = (step - warmup) / max(1, total - warmup)
-        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
-    return factor
-
-
 def _batch_indices(rng: random.Random, data, batch: int, people_share: float) -> list[int]:
     """Return ``batch`` random item indices of ``data``, people making up ``people_share``."""
     out = []
@@ -97,48 +97,6 @@ def _batch_indices(rng: random.Random, data, batch: int, people_share: float) ->
         else:
             out.append(rng.randrange(data.n_shapes))
     return out
-
-
-class _Stage:
-    """Resumable bookkeeping for one training stage under ``work/name``."""
-
-    def __init__(self, accelerator, work: Path, name: str) -> None:
-        self.accelerator = accelerator
-        self.dir = work / name
-        self.ckpt = self.dir / "checkpoint"
-        self.done_flag = self.dir / "done.json"
-
-        self.began = time.time()
-        self.earlier_seconds = 0.0
-
-    def resume(self) -> int:
-        """Load the last checkpoint if there is one; return the step to start from."""
-        if (self.ckpt / "step.json").exists():
-            self.accelerator.load_state(str(self.ckpt))
-            saved = json.loads((self.ckpt / "step.json").read_text())
-            self.earlier_seconds = saved.get("seconds", 0.0)
-            self.accelerator.print(f"resuming {self.dir.name} from step {saved['step']}")
-            return saved["step"]
-        return 0
-
-    def seconds(self) -> float:
-        """Return the stage's wall time so far, over every run that trained it."""
-        return round(self.earlier_seconds + time.time() - self.began, 1)
-
-    def save(self, step: int) -> None:
-        self.accelerator.wait_for_everyone()
-        if self.accelerator.is_main_process:
-            self.accelerator.save_state(str(self.ckpt))
-            (self.ckpt / "step.json").write_text(
-                json.dumps({"step": step, "seconds": self.seconds()}))
-
-    def finish(self, info: dict) -> None:
-        info["seconds"] = self.seconds()
-        if self.accelerator.is_main_process:
-            self.done_flag.write_text(json.dumps(info, indent=2))
-
-    def finished(self) -> dict | None:
-        return json.loads(self.done_flag.read_text()) if self.done_flag.exists() else None
 
 
 def edge_mask(images: torch.Tensor, threshold: float = 0.1) -> torch.Tensor:
@@ -153,23 +111,20 @@ def edge_mask(images: torch.Tensor, threshold: float = 0.1) -> torch.Tensor:
 
 def train_vae(cfg: TrainConfig, data, accelerator, work: Path):
     """Train the AutoencoderKL (stage 1); return it and the stage's info."""
-    from tqdm.auto import tqdm
-
     vae = build_vae(cfg.model)
-    stage = _Stage(accelerator, work, "vae")
+    stage = Stage(accelerator, work, "vae")
     if (info := stage.finished()) is not None and info["steps"] >= cfg.vae_steps:
         vae = type(vae).from_pretrained(stage.dir / "final")
         accelerator.print(f"VAE already trained ({info['steps']} steps), loaded")
         return vae, info
-    opt = torch.optim.AdamW(vae.parameters(), lr=cfg.vae_lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg.warmup, cfg.vae_steps))
+    opt, sched = adamw_with_warmup(vae.parameters(), cfg.vae_lr, cfg.warmup, cfg.vae_steps)
     vae, opt, sched = accelerator.prepare(vae, opt, sched)
+    updates = Updates(params=list(vae.parameters()), optimizer=opt, scheduler=sched, clip=None)
     start = stage.resume()
     rng = random.Random(cfg.seed * 1000 + start)
-    mse = torch.tensor(float("nan"))
-    bar = tqdm(range(start, cfg.vae_steps), desc="VAE", initial=start, total=cfg.vae_steps,
-               disable=not accelerator.is_local_main_process)
-    for step in bar:
+    last = {"mse": float("nan")}
+
+    def one_step(step: int) -> dict[str, float]:
         idx = _batch_indices(rng, data, cfg.vae_batch, cfg.people_share)
         x = data.images[idx].to(accelerator.device)
         posterior = vae.encode(x).latent_dist
@@ -182,17 +137,14 @@ def train_vae(cfg: TrainConfig, data, accelerator, work: Path):
             recon_loss = (weight * (recon - x) ** 2).mean() / weight.mean()
         else:
             recon_loss = mse
-        loss = recon_loss + cfg.kl_weight * posterior.kl().mean()
-        accelerator.backward(loss)
-        opt.step()
-        sched.step()
-        opt.zero_grad()
-        bar.set_postfix(mse=f"{mse.item():.4f}")
-        if (step + 1) % cfg.save_every == 0 and step + 1 < cfg.vae_steps:
-            stage.save(step + 1)
-    stage.save(cfg.vae_steps)  # so that a later run with more steps can go on from here
+        updates.step(accelerator, recon_loss + cfg.kl_weight * posterior.kl().mean())
+        last["mse"] = mse.item()
+        return last
+
+    run_steps(stage, start=start, steps=cfg.vae_steps, save_every=cfg.save_every, desc="VAE",
+              step=one_step)
     vae = accelerator.unwrap_model(vae).eval()
-    info = {"steps": cfg.vae_steps, "final_mse": float(mse.item())}
+    info = {"steps": cfg.vae_steps, "final_mse": float(last["mse"])}
     if accelerator.is_main_process:
         vae.save_pretrained(stage.dir / "final")
     stage.finish(info)
@@ -202,32 +154,11 @@ def train_vae(cfg: TrainConfig, data, accelerator, work: Path):
     return vae, info
 
 
-def training_noise_schedule(device):
-    """Return SD 1.5's DDPM noise schedule for training and its signal-to-noise ratio per timestep."""
-    from diffusers import DDPMScheduler
-
-    from helpers.training.mini_sd import SD15_SCHEDULE
-
-    noise_sched = DDPMScheduler(**{k: v for k, v in SD15_SCHEDULE.items()
-                                   if k not in ("set_alpha_to_one", "steps_offset")})
-    alphas = noise_sched.alphas_cumprod.to(device)
-    return noise_sched, alphas / (1 - alphas)
-
-
-def min_snr_loss(pred: torch.Tensor, noise: torch.Tensor, snr_t: torch.Tensor,
-                 gamma: float) -> torch.Tensor:
-    """Return the epsilon MSE per picture weighted by min(SNR, gamma) / SNR, averaged."""
-    weight = torch.clamp(snr_t, max=gamma) / snr_t
-    return (weight * ((pred - noise) ** 2).mean(dim=(1, 2, 3))).mean()
-
-
 def train_unet(cfg: TrainConfig, data, vae, tokenizer, accelerator, work: Path):
     """Train the text encoder and UNet together on VAE latents (stage 2); return them and info."""
     from diffusers.training_utils import EMAModel
-    from tqdm.auto import tqdm
 
-
-    stage = _Stage(accelerator, work, "unet")
+    stage = Stage(accelerator, work, "unet")
     means, stds = (t.cpu() for t in latent_distribution(vae, data.images, batch=128))
     scaling = 1.0 / float((means + stds * torch.randn_like(stds)).std())
     vae.register_to_config(scaling_factor=scaling)
@@ -236,58 +167,31 @@ def train_unet(cfg: TrainConfig, data, vae, tokenizer, accelerator, work: Path):
     text_encoder = build_text_encoder(cfg.model, tokenizer)
     unet = build_unet(cfg.model)
     params = list(unet.parameters()) + list(text_encoder.parameters())
-    opt = torch.optim.AdamW(params, lr=cfg.unet_lr, weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg.warmup, cfg.unet_steps))
+    opt, sched = adamw_with_warmup(params, cfg.unet_lr, cfg.warmup, cfg.unet_steps)
     ema_unet = EMAModel(unet.parameters(), decay=cfg.ema_decay)
     ema_text = EMAModel(text_encoder.parameters(), decay=cfg.ema_decay)
     accelerator.register_for_checkpointing(ema_unet, ema_text)
     unet, text_encoder, opt, sched = accelerator.prepare(unet, text_encoder, opt, sched)
+    updates = Updates(params, opt, sched, emas=[(ema_unet, unet), (ema_text, text_encoder)])
     start = stage.resume()
-    noise_sched, snr = training_noise_schedule(accelerator.device)
     rng = random.Random(cfg.seed * 1000 + 1 + start)
-    gen = torch.Generator().manual_seed(cfg.seed * 1000 + 2 + start)
-    loss_avg = None
-    bar = tqdm(range(start, cfg.unet_steps), desc="UNet", initial=start, total=cfg.unet_steps,
-               disable=not accelerator.is_local_main_process)
-    for step in bar:
-        idx = _batch_indices(rng, data, cfg.unet_batch, cfg.people_share)
-        captions = [data.caption(i) for i in idx]
-        ids = tokenizer(captions, padding="max_length", max_length=tokenizer.model_max_length,
-                        truncation=True, return_tensors="pt").input_ids.to(accelerator.device)
-        latents = (means[idx] + stds[idx] * torch.randn(means[idx].shape, generator=gen)) * scaling
-        latents = latents.to(accelerator.device)
-        noise = torch.randn(latents.shape, generator=gen).to(accelerator.device)
-        t = torch.randint(0, noise_sched.config.num_train_timesteps, (len(idx),), generator=gen)
-        if step >= cfg.high_t_from:
-            # SD's schedule leaves about 7% of the signal at t=999, enough for a tiny latent
-            # to show where the object is; the model then copies position from the noise and
-            # ignores "left"/"right". Extra samples at high t, where only the caption can
-            # say where the object goes, teach it to read the position word.
-            high = torch.randint(cfg.high_t_min, noise_sched.config.num_train_timesteps,
-                                 (len(idx),), generator=gen)
-            t = torch.where(torch.rand(len(idx), generator=gen) < cfg.high_t_share, high, t)
-        t = t.to(accelerator.device)
-        noisy = noise_sched.add_noise(latents, noise, t)
-        context = text_encoder(ids)[0]
-        pred = unet(noisy, t, context).sample
-        loss = min_snr_loss(pred, noise, snr[t], cfg.min_snr_gamma)
-        accelerator.backward(loss)
-        accelerator.clip_grad_norm_(params, 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad()
-        ema_unet.step(accelerator.unwrap_model(unet).parameters())
-        ema_text.step(accelerator.unwrap_model(text_encoder).parameters())
-        loss_avg = loss.item() if loss_avg is None else 0.98 * loss_avg + 0.02 * loss.item()
-        bar.set_postfix(loss=f"{loss_avg:.4f}")
-        if (step + 1) % cfg.save_every == 0 and step + 1 < cfg.unet_steps:
-            stage.save(step + 1)
-    stage.save(cfg.unet_steps)  # so that a later run with more steps can go on from here
-    unet = accelerator.unwrap_model(unet).eval()
-    text_encoder = accelerator.unwrap_model(text_encoder).eval()
-    ema_unet.copy_to(unet.parameters())
-    ema_text.copy_to(text_encoder.parameters())
-    info = {"steps": cfg.unet_steps, "smoothed_loss": round(float(loss_avg or 0.0), 5),
+
+    def predict(noisy, t, ids, idx):
+        return unet(noisy, t, text_encoder(ids)[0]).sample
+
+    # SD's schedule leaves about 7% of the signal at t=999, enough for a tiny latent to show
+    # where the object is; the model then copies position from the noise and ignores
+    # "left"/"right". Extra samples at high t, where only the caption can say where the object
+    # goes, teach it to read the position word.
+    high = HighTimesteps(cfg.high_t_min, cfg.high_t_share, cfg.high_t_from)
+    smoothed = train_denoiser(
+        stage, updates, Latents(means, stds, scaling), tokenizer=tokenizer,
+        pick=lambda: _batch_indices(rng, data, cfg.unet_batch, cfg.people_share),
+        caption=data.caption, predict=predict, start=start, steps=cfg.unet_steps,
+        save_every=cfg.save_every, min_snr_gamma=cfg.min_snr_gamma,
+        generator=torch.Generator().manual_seed(cfg.seed * 1000 + 2 + start), desc="UNet", high=high)
+    unet, text_encoder = updates.final_models(accelerator)
+    info = {"steps": cfg.unet_steps, "smoothed_loss": round(float(smoothed or 0.0), 5),
             "scaling_factor": scaling}
     stage.finish(info)
     return text_encoder, unet, info
@@ -295,17 +199,10 @@ def train_unet(cfg: TrainConfig, data, vae, tokenizer, accelerator, work: Path):
 
 def train(cfg: TrainConfig, out: Path, work: Path) -> dict:
     """Run both stages and write the pipeline to ``out``; return a summary dict."""
-    from accelerate import Accelerator
-    from accelerate.utils import set_seed
-
     from helpers.shapes import all_shapes
     from helpers.shapes.dataset import ShapesDataset
 
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    accelerator = Accelerator()
-    set_seed(cfg.seed)
-    work.mkdir(parents=True, exist_ok=True)
+    accelerator = start_run(cfg.seed, cfg.threads, work)
     began = time.time()
     shapes = all_shapes()
     if cfg.shapes_limit is not None:
@@ -324,7 +221,7 @@ def train(cfg: TrainConfig, out: Path, work: Path) -> dict:
     if accelerator.is_main_process:
         pipe = assemble_pipeline(vae, text_encoder, tokenizer, unet)
         pipe.save_pretrained(out, safe_serialization=True)
-        (out / "training.json").write_text(json.dumps(summary, indent=2, default=str))
+        write_record(accelerator, out, summary)
         accelerator.print(f"saved the pipeline to {out} after {summary['seconds_this_run']} s")
     return summary
 
@@ -333,22 +230,10 @@ def main(argv: list[str] | None = None) -> dict:
     """Parse the command line and train. Introduced in 04_inside_stable_diffusion."""
     from helpers.core.config import BUNDLED_MODEL_DIR, REPO_ROOT
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="shipped")
-    parser.add_argument("--out", type=Path, default=BUNDLED_MODEL_DIR)
-    parser.add_argument("--work", type=Path, default=REPO_ROOT / "runs" / "mini-sd",
-                        help="checkpoint folder; re-running with the same folder resumes")
-    parser.add_argument("--vae-steps", type=int)
-    parser.add_argument("--unet-steps", type=int)
-    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
-    args = parser.parse_args(argv)
-    cfg = replace(PRESETS[args.preset])
-    if args.vae_steps is not None:
-        cfg.vae_steps = args.vae_steps
-    if args.unet_steps is not None:
-        cfg.unet_steps = args.unet_steps
-    if args.threads is not None:
-        cfg.threads = args.threads
+    command = CommandLine(__doc__.split("\n")[0], PRESETS, out=BUNDLED_MODEL_DIR,
+                          work=REPO_ROOT / "runs" / "mini-sd", overrides=("vae_steps", "unet_steps"))
+    args = command.parser().parse_args(argv)
+    cfg = command.config(args)
     return train(cfg, args.out, args.work)
 
 
