@@ -107,7 +107,7 @@ train-controlnet: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m helpers.training.train_controlnet
 
 eval-controlnet: $(STAMP)
-	HF_HUB_OFFLINE=1 WORKBOOK_CACHE=off $(BIN)/python -m helpers.control.pose_control --write-card
+	HF_HUB_OFFLINE=1 WORKBOOK_CACHE=off $(BIN)/python -m helpers.training.evaluate_controlnet --write-card
 
 # SD 1.5 at full size without a GPU (a benchmark, not part of make test; about an hour on the busy
 # 2-core machine): every real-backend call shape once, real architecture, random weights, float32,

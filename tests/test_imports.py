@@ -97,7 +97,7 @@ ALLOWED: dict[str, set[str]] = {
     "responsible": {"core", "shapes"},
     "classroom": {"core", "shapes"},
     "checks": {"core", "shapes", "responsible"},
-    "training": {"core", "shapes"},
+    "training": {"core", "shapes", "control"},  # the ControlNet is measured with 08's own functions
     "gpu_budget": {"core"},
 }
 

@@ -8,8 +8,8 @@ import torch
 
 from helpers.core.config import BUNDLED_MODEL_DIR
 from helpers.core.generate import generate
+from helpers.shapes.captions import random_captions
 from helpers.shapes.reader import adherence
-from helpers.training.evaluate import random_captions
 from helpers.training.mini_sd import (
     CAPTION_WORDS,
     RECOMMENDED_GUIDANCE,
@@ -42,6 +42,14 @@ def test_folder_is_small_safetensors_only_with_a_card():
     assert "python -m helpers.training.train_mini_sd" in card and "python -m helpers.training.evaluate" in card
     evaluation = json.loads((BUNDLED_MODEL_DIR / "evaluation.json").read_text())
     assert evaluation["captions"] >= 200
+
+
+def test_card_is_written_from_the_records():
+    from helpers.training.model_card import render_card
+
+    assert (BUNDLED_MODEL_DIR / "README.md").read_text() == render_card(BUNDLED_MODEL_DIR), (
+        "the card is out of step with helpers/training/model_card.py: rewrite it with "
+        "helpers.training.model_card.write_card(BUNDLED_MODEL_DIR)")
 
 
 def test_parts_are_stable_diffusion_parts(pipe):

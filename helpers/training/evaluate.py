@@ -24,11 +24,12 @@ import numpy as np
 import torch
 
 from helpers.core.generate import generate
-from helpers.shapes import ATTRIBUTES, OPTIONAL_ATTRIBUTES, parse_caption
+from helpers.shapes import OPTIONAL_ATTRIBUTES, parse_caption
 from helpers.shapes.captions import random_captions  # 05 and 10 import it from here until they move
 from helpers.shapes.people import keypoints, person_caption, person_mask, random_person
 from helpers.shapes.reader import adherence, largest_component_share, read, read_person
 from helpers.training.mini_sd import RECOMMENDED_GUIDANCE, RECOMMENDED_STEPS
+from helpers.training.model_card import format_grid, write_card
 
 
 def _person_area_range(size: int, n: int = 500) -> tuple[float, float]:
@@ -126,17 +127,6 @@ def benchmark(pipe, n: int = 200, guidances: Sequence[float] = (1.0, 3.0, 5.0, 7
     }
 
 
-def format_grid(grid: Sequence[dict]) -> str:
-    """Return the adherence grid as a Markdown table."""
-    head = ["steps", "guidance", *ATTRIBUTES, "all"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for row in grid:
-        cells = [str(row["steps"]), f"{row['guidance']:g}"]
-        cells += [f"{row[name]:.3f}" for name in (*ATTRIBUTES, "all")]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> dict:
     """Run the benchmark on the bundled model (or ``--model PATH``) and print its tables."""
     from diffusers import StableDiffusionPipeline
@@ -159,8 +149,6 @@ def main(argv: list[str] | None = None) -> dict:
     out = args.out or args.model / "evaluation.json"
     out.write_text(json.dumps(results, indent=2))
     if args.write_card:
-        from helpers.training.model_card import write_card
-
         write_card(args.model)
     return results
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
-from helpers.training.evaluate import format_grid
+from helpers.shapes import ATTRIBUTES
 from helpers.training.mini_sd import RECOMMENDED_GUIDANCE, RECOMMENDED_STEPS
 
 
@@ -32,6 +33,17 @@ def _params(folder: Path) -> dict[str, float]:
                     total += math.prod(f.get_slice(key).get_shape())
         out[part] = round(total / 1e6, 2)
     return out
+
+
+def format_grid(grid: Sequence[dict]) -> str:
+    """Return the adherence grid as a Markdown table."""
+    head = ["steps", "guidance", *ATTRIBUTES, "all"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in grid:
+        cells = [str(row["steps"]), f"{row['guidance']:g}"]
+        cells += [f"{row[name]:.3f}" for name in (*ATTRIBUTES, "all")]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def render_card(folder: Path) -> str:

@@ -26,9 +26,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from helpers.control.pose_control import people_from_seed
 from helpers.core.latents import image_to_tensor, latent_distribution, picture_side
 from helpers.shapes.captions import random_caption
-from helpers.shapes.people import keypoints, random_person, render_person, render_pose_guide
+from helpers.shapes.people import keypoints, render_person, render_pose_guide
 from helpers.training.loop import (
     CommandLine,
     Latents,
@@ -78,8 +79,7 @@ class PoseDataset:
 
     def __init__(self, people: int, size: int, seed: int, empty_prob: float,
                  full_prob: float) -> None:
-        rng = random.Random(seed)
-        self.people = [random_person(rng) for _ in range(people)]
+        self.people = people_from_seed(people, seed)  # as unseen_people redraws them
         self.images = torch.stack([image_to_tensor(render_person(p, size)) for p in self.people])
         self.guides = torch.stack([guide_to_tensor(render_pose_guide(keypoints(p.pose), size))
                                    for p in self.people])
