@@ -25,6 +25,7 @@ from helpers.core.arguments import (
 )
 from helpers.core.generation_cache import cached_call
 from helpers.core.images import mask_for_pipeline, picture_for_pipeline
+from helpers.core.latents import picture_side
 from helpers.core.presenter import presenting
 from helpers.core.prompt_words import warn_unknown_words
 
@@ -74,8 +75,7 @@ def _size(pipe: Any, width: Any, height: Any, picture: Any) -> tuple[int, int]:
     img2img-like pipelines (no width/height arguments) make their input picture's size, and
     ControlNet pipelines default to their control picture's size.
     """
-    scale = getattr(pipe, "vae_scale_factor", 8)
-    native = pipe.unet.config.sample_size * scale
+    native = picture_side(pipe)
     if isinstance(picture, Image.Image):
         picture_size: tuple[int, int] | None = picture.size
     elif isinstance(picture, np.ndarray):

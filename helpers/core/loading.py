@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from helpers.core.device import hub_offline, hub_reachable, pick_device, resolve_device  # noqa: F401
+from helpers.core.latents import picture_side
 from helpers.core.registry import REGISTRY, TASKS, ModelEntry, get_model
 
 #: Loaded base pipelines and ControlNets, keyed by (model, device, dtype); see ``clear_cache``.
@@ -181,8 +182,7 @@ def default_batch(pipe: Any, width: int | None = None, height: int | None = None
     64-px model, 4 for SD 1.5 at 512 px, 1 at 1024 px.
     Used by helpers.core.generate (no notebook calls it).
     """
-    scale = getattr(pipe, "vae_scale_factor", 8)
-    side = pipe.unet.config.sample_size * scale
+    side = picture_side(pipe)
     pixels = (width or side) * (height or side)
     return max(1, min(MAX_BATCH, PIXELS_PER_CALL // pixels))
 

@@ -221,6 +221,7 @@ def count_work() -> Iterator[WorkLog]:
     from transformers import CLIPModel, CLIPTextModel, PreTrainedModel
 
     from helpers.core import loading
+    from helpers.core.latents import picture_side
 
     log, tags = WorkLog(), _Tags()
     patches: list[tuple[type, str, Any]] = []
@@ -294,8 +295,7 @@ def count_work() -> Iterator[WorkLog]:
             key = tags.key.get(unet, (None,))[0] if isinstance(unet, torch.nn.Module) else None
             if key is None or key in BUNDLED:
                 return original(pipe, width, height)
-            scale = int(getattr(pipe, "vae_scale_factor", 8))
-            side = int(unet.config.sample_size) * scale
+            scale, side = int(getattr(pipe, "vae_scale_factor", 8)), picture_side(pipe)
             pixels = (tags.sd_side((width or side) // scale, key, latent=True)
                       * tags.sd_side((height or side) // scale, key, latent=True))
             return max(1, min(loading.MAX_BATCH, loading.PIXELS_PER_CALL // pixels))
