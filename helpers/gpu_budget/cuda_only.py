@@ -69,7 +69,7 @@ class HandCount:
 
 #: Every CUDA-only cell of the counted notebooks, by notebook name.
 HAND_COUNTED: dict[str, list[HandCount]] = {
-    "05_running_stable_diffusion": [HandCount("c25", "e03b50c303a86502", _speed_rows)],
+    "05_running_stable_diffusion": [HandCount("c25", "adbb93fcf3f3336d", _speed_rows)],
 }
 
 
