@@ -34,7 +34,7 @@ def table_text(rows: Iterable[Sequence[Any]], headers: Sequence[str],
     ``str`` does). Text is written as it is and ``None`` as an empty cell. Columns that hold only
     numbers are right-aligned, the others left-aligned.
 
-    Introduced in 01_gan_vae_recap.
+    Used by helpers.core.tables (no notebook calls it).
     """
     rows = [[_scalar(value) for value in row] for row in rows]
     columns = len(headers)
@@ -56,6 +56,8 @@ def show_table(rows: Iterable[Sequence[Any]], headers: Sequence[str],
 
     Returns nothing so that a table in a cell's last line is not shown twice.
 
-    Introduced in 01_gan_vae_recap.
+    Used in 00_setup_check, 01_gan_vae_recap, 02_forward_diffusion, 03_reverse_diffusion,
+    04_inside_stable_diffusion, 05_running_stable_diffusion, 06_prompt_engineering,
+    07_failure_cases, 08_controlnet, 09_editing_and_personalization, 10_responsible_generation.
     """
     print(table_text(rows, headers, formats))
