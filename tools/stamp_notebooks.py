@@ -48,7 +48,8 @@ def loaded_versions() -> dict:
 
 def changed(before: dict, after: dict) -> list:
     \"\"\"Return "name old → new" for each distribution in ``before`` whose version is different.\"\"\"
-    return [f"{{d}} {{v}} → {{after.get(d, '-')}}" for d, v in sorted(before.items()) if after.get(d) != v]
+    return [f"{{d}} {{v}} → {{after.get(d, '-')}}"
+            for d, v in sorted(before.items()) if after.get(d) != v]
 
 
 if "google.colab" in sys.modules:
@@ -63,8 +64,9 @@ if "google.colab" in sys.modules:
         subprocess.run([*pip, "install", "-q", "-e", TARGET], check=True)
         open(os.path.join(TARGET, ".colab-installed"), "w").close()
         if updated := changed(before, loaded_versions()):  # imported here, then changed by pip
-            print("⚠️ 이미 불러온 패키지가 바뀌었으니 런타임 → 세션 다시 시작을 누르고 이 셀부터 다시 실행하세요."
-                  " (Restart needed: Runtime → Restart session.)", *updated, sep="\\n  ")
+            print("⚠️ 이미 불러온 패키지가 바뀌었으니 런타임 → 세션 다시 시작을 누르고"
+                  " 이 셀부터 다시 실행하세요. (Restart needed: Runtime → Restart session.)",
+                  *updated, sep="\\n  ")
     os.chdir(os.path.join(TARGET, "notebooks"))
     if TARGET not in sys.path:
         sys.path.insert(0, TARGET)'''
