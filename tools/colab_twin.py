@@ -3,6 +3,7 @@
 
     python tools/colab_twin.py                  # build (or reuse) the twin, then run every check
     python tools/colab_twin.py --build-only     # only build it and report what pip changed
+    python tools/colab_twin.py --only unit      # only one phase (unit, notebooks, real-backend)
     python tools/colab_twin.py pins FREEZE      # rewrite constraints/colab.txt from a Colab pip freeze
 
 ``make colab-twin`` calls the first form. The steps, each announced by a progress line:
@@ -272,13 +273,15 @@ def build(python313: str, extra: list[str]) -> Path:
     return python
 
 
-def test(python: Path) -> int:
-    """Run the unit tests, the notebooks and the real-backend tests in the twin; return 0 if all pass."""
+def test(python: Path, only: list[str] | None = None) -> int:
+    """Run the unit tests, the notebooks and the real-backend tests (or the ``only`` ones); return 0 if all pass."""
     env = dict(os.environ, HF_HUB_OFFLINE="1", WORKBOOK_FAST="1", WORKBOOK_CACHE="off",
                WORKBOOK_BROWSER_TEST="0", PATH=f"{python.parent}:{os.environ['PATH']}",
                PYDEVD_DISABLE_FILE_VALIDATION="1")  # ipykernel 6's debugger on Python 3.13
     failed = []
     for name, args in PHASES:
+        if only and name.split()[0] not in only:
+            continue
         say(f"running the {name}")
         started = time.monotonic()
         done = subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider",
@@ -354,6 +357,8 @@ def main(argv: list[str] | None = None) -> int:
     """Build and test the twin (or rewrite the pins); return the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--build-only", action="store_true", help="build the twin, run no tests")
+    parser.add_argument("--only", action="append", choices=[p[0].split()[0] for p in PHASES],
+                        help="run only this phase (unit, notebooks, real-backend); may be repeated")
     parser.add_argument("--with", dest="extra", action="append", default=[], metavar="REQ",
                         help="also preinstall REQ (e.g. diffusers==0.40.0, the workbook's floor) "
                              "in a second twin beside the first")
@@ -375,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     python = build(python313, args.extra)
     if args.build_only:
         return 0
-    status = test(python)
+    status = test(python, args.only)
     say(f"done in {time.monotonic() - started:.0f} s")
     return status
 
