@@ -69,11 +69,18 @@ _STYLES = {
 
 
 class Hint(Exception):
-    """A wrong answer; the message is the friendly hint shown to the student."""
+    """A wrong answer; the message is the friendly hint shown to the student.
+
+    Used by helpers.checks.{api, controlnet, prompt_engineering, reverse_diffusion} (no notebook
+    calls it).
+    """
 
 
 class NotDone(Exception):
-    """The exercise is not done yet (``None`` or ``NotImplementedError``)."""
+    """The exercise is not done yet (``None`` or ``NotImplementedError``).
+
+    Used by helpers.checks.api (no notebook calls it).
+    """
 
 
 class Verdict:
@@ -84,6 +91,7 @@ class Verdict:
     ``_ipython_display_`` first, and this one shows nothing, so no bare ``False`` appears.
     ``bool(verdict)``, ``verdict.kind`` ("correct", "wrong" or "todo") and ``verdict.message``
     are there for ``assert`` and for tests.
+    Used by helpers.checks.api (no notebook calls it).
     """
 
     __slots__ = ("kind", "message")
@@ -133,7 +141,7 @@ def correct(message: str = "") -> Verdict:
     """Return a true Verdict after showing a clear "✅ 정답 (correct)!" with ``message``.
 
     ``message`` says why the answer matters.
-    Introduced in 01_gan_vae_recap.
+    Used by helpers.checks.api (no notebook calls it).
     """
     return _show("correct", message)
 
@@ -141,7 +149,7 @@ def correct(message: str = "") -> Verdict:
 def wrong(hint: str) -> Verdict:
     """Return a false Verdict after showing "💡 아직 아닙니다 (not yet):" and a friendly ``hint``.
 
-    Introduced in 01_gan_vae_recap.
+    Used by helpers.checks.api (no notebook calls it).
     """
     return _show("wrong", hint)
 
@@ -149,7 +157,7 @@ def wrong(hint: str) -> Verdict:
 def todo() -> Verdict:
     """Return a false Verdict after saying the exercise is not done yet and where to fill it in.
 
-    Introduced in 01_gan_vae_recap.
+    Used by helpers.checks.api (no notebook calls it).
     """
     return _show("todo", _TODO)
 
@@ -157,7 +165,9 @@ def todo() -> Verdict:
 def expect(condition: Any, hint: str) -> None:
     """Return None if ``condition`` holds; otherwise raise ``Hint(hint)`` (the checker fails).
 
-    Introduced in 01_gan_vae_recap.
+    Used by helpers.checks.{api, controlnet, editing_and_personalization, failure_cases,
+    forward_diffusion, gan_vae_recap, inside_stable_diffusion, prompt_engineering,
+    responsible_generation, reverse_diffusion, running_stable_diffusion} (no notebook calls it).
     """
     if not condition:
         raise Hint(hint)
@@ -224,7 +234,9 @@ def call(fn: Callable, *args: Any, **kwargs: Any) -> Any:
     it, so a student's bug never crashes the notebook; a call that runs longer than
     ``TIME_LIMIT_S`` seconds is stopped and reported as a loop that never ends (how: see
     ``_run_with_time_limit``).
-    Introduced in 01_gan_vae_recap.
+    Used by helpers.checks.{controlnet, editing_and_personalization, failure_cases,
+    forward_diffusion, gan_vae_recap, inside_stable_diffusion, prompt_engineering,
+    responsible_generation, reverse_diffusion, running_stable_diffusion} (no notebook calls it).
     """
     if not callable(fn):
         raise Hint(f"함수를 넣어야 합니다 (받은 것: {type(fn).__name__}). "
@@ -245,6 +257,8 @@ def brief(value: Any, limit: int = 80) -> str:
     """Return a short repr of a student's value for a hint: a big tensor or array by its shape.
 
     At most ``limit`` characters; longer text ends in "…".
+    Used by helpers.checks.{api, failure_cases, inside_stable_diffusion, prompt_engineering,
+    running_stable_diffusion} (no notebook calls it).
     """
     if isinstance(value, (torch.Tensor, np.ndarray)) and math.prod(value.shape) > 8:
         return f"모양(shape)이 {tuple(value.shape)}인 {type(value).__name__}"
@@ -286,7 +300,8 @@ def as_number(value: Any, what: str = "답") -> float:
     Accepts a Python int or float, a numpy scalar (np.int64, np.float32, ...), a 0-d or
     one-element numpy array or torch tensor (any dtype, any device). ``None``, text, bools,
     several numbers, NaN and inf get a hint with the reason; ``what`` names the value in it.
-    Introduced in 01_gan_vae_recap.
+    Used by helpers.checks.{controlnet, failure_cases, responsible_generation,
+    running_stable_diffusion} (no notebook calls it).
     """
     return float(_scalar(value, what))
 
@@ -296,7 +311,8 @@ def as_integer(value: Any, what: str = "답") -> int:
 
     Accepts everything ``as_number`` does whose value is whole (259, np.int64(259),
     torch.tensor(259), 259.0).
-    Introduced in 02_forward_diffusion.
+    Used by helpers.checks.{editing_and_personalization, forward_diffusion, responsible_generation}
+    (no notebook calls it).
     """
     number = _scalar(value, what)
     if isinstance(number, float) and not number.is_integer():
@@ -308,7 +324,8 @@ def expect_tensor(value: Any, shape: tuple[int, ...], what: str, hint: str = "")
     """Return None if ``value`` is a torch.Tensor of ``shape``; otherwise raise a Hint.
 
     ``hint`` is added to the message about a wrong shape.
-    Introduced in 01_gan_vae_recap.
+    Used by helpers.checks.{editing_and_personalization, forward_diffusion, gan_vae_recap,
+    inside_stable_diffusion, prompt_engineering, reverse_diffusion} (no notebook calls it).
     """
     expect(isinstance(value, torch.Tensor),
            f"{with_particle(what, '은/는')} torch.Tensor여야 합니다 (받은 것: {type(value).__name__}).")
@@ -323,7 +340,8 @@ def close(value: torch.Tensor, expected: torch.Tensor, atol: float = 1e-5) -> bo
     Compared in float64 on the CPU, so a float64, float16 or bfloat16 answer never crashes
     the comparison. A half-precision answer is right within what its precision allows: its
     rounding, 4 machine epsilons of the largest expected value, is added to ``atol``.
-    Introduced in 01_gan_vae_recap.
+    Used by helpers.checks.{editing_and_personalization, forward_diffusion, gan_vae_recap,
+    inside_stable_diffusion, prompt_engineering, reverse_diffusion} (no notebook calls it).
     """
     value = value.detach().cpu()
     expected = expected.detach().cpu().double()
@@ -338,7 +356,9 @@ def checker(func: Callable[..., str | Verdict | None]) -> Callable[..., Verdict]
     ``func(answer, ...)`` returns the praise (a str, or None for a plain "correct"); a
     Verdict return is passed through for checkers that report for themselves. Any other
     error while checking (an answer of a type nobody foresaw) becomes a hint, not a crash.
-    Introduced in 01_gan_vae_recap.
+    Used by helpers.checks.{controlnet, editing_and_personalization, failure_cases,
+    forward_diffusion, gan_vae_recap, inside_stable_diffusion, prompt_engineering,
+    responsible_generation, reverse_diffusion, running_stable_diffusion} (no notebook calls it).
     """
 
     @functools.wraps(func)

@@ -20,7 +20,7 @@ def check_iou(fn: Callable) -> str:
     """Return a true Verdict if ``fn(a, b)`` is the intersection over union of two boolean masks.
 
     Checked on overlapping, disjoint, identical and empty 64x64 masks (both empty: 1.0).
-    Introduced in 08_controlnet.
+    Used in 08_controlnet.
     """
     a = np.zeros((64, 64), dtype=bool)
     b = np.zeros((64, 64), dtype=bool)
@@ -47,7 +47,7 @@ def check_iou(fn: Callable) -> str:
 def check_hands_up(pose: Any) -> str:
     """Return a true Verdict if ``pose`` (a helpers.shapes.people.Pose) has both wrists above the nose.
 
-    Introduced in 08_controlnet.
+    Used in 08_controlnet.
     """
     from helpers.shapes.people import Pose, inside_canvas, keypoints
 

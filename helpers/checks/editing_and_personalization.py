@@ -20,7 +20,7 @@ def check_lora_numbers(fn: Callable) -> str:
 
     A LoRA of rank r on a d_in -> d_out layer adds A (r x d_in) and B (d_out x r), no bias:
     r * (d_in + d_out). Checked against ``peft`` on a real layer too.
-    Introduced in 09_editing_and_personalization.
+    Used in 09_editing_and_personalization.
     """
     from peft import LoraConfig, inject_adapter_in_model
 
@@ -45,7 +45,8 @@ def check_instruct_guidance(fn: Callable) -> str:
     """Return a true Verdict if ``fn`` combines InstructPix2Pix's three noise predictions with its two scales.
 
     uncond + image_scale * (image_only - uncond) + text_scale * (full - image_only), on seeded
-    random tensors. Introduced in 09_editing_and_personalization.
+    random tensors.
+    Used in 09_editing_and_personalization.
     """
     generator = torch.Generator().manual_seed(9)
     uncond, image_only, full = (torch.randn(2, 4, 8, 8, generator=generator) for _ in range(3))

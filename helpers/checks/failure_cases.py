@@ -20,7 +20,7 @@ def check_mass_share(fn: Callable) -> str:
 
     Checked on a random map, an even map (share = the mask's area), the same map scaled
     by 10 (the share must not change) and a mask covering everything (share 1).
-    Introduced in 07_failure_cases.
+    Used in 07_failure_cases.
     """
     heat = np.random.default_rng(0).random((8, 8))
     mask = np.zeros((8, 8), dtype=bool)
@@ -43,7 +43,7 @@ def check_split_two(fn: Callable) -> str:
     ``"a red circle at the left and a blue square at the right on a white background"`` gives
     ``("a small red circle at the left on a white background",
     "a small blue square at the right on a white background")``; checked on 20 seeded captions.
-    Introduced in 07_failure_cases.
+    Used in 07_failure_cases.
     """
     import random
 
@@ -69,7 +69,7 @@ def check_best_fix(answer: str, fixes: dict[str, dict[str, float]], key: str = "
 
     ``fixes`` is the notebook's measured table (row name -> {column: value}). Case and extra
     spaces do not matter; an answer that is not one row name gets a hint.
-    Introduced in 07_failure_cases.
+    Used in 07_failure_cases.
     """
     rows = {" ".join(str(name).split()).lower(): name for name in fixes}
     expect(isinstance(answer, str),

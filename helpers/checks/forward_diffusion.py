@@ -19,7 +19,8 @@ def check_q_sample(fn: Callable) -> str:
     """Return a true Verdict if ``fn(x0, t, noise, alphas_cumprod)`` is the closed form of q(x_t | x_0).
 
     x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) noise, with a batch of different t, compared
-    with ``DDPMScheduler.add_noise``. Introduced in 02_forward_diffusion.
+    with ``DDPMScheduler.add_noise``.
+    Used in 02_forward_diffusion.
     """
     from diffusers import DDPMScheduler
 
@@ -40,7 +41,7 @@ def check_q_sample(fn: Callable) -> str:
 def snr_crossing(alphas_cumprod: torch.Tensor, level: float = 1.0) -> int:
     """Return the first timestep whose signal-to-noise ratio abar / (1 - abar) is below ``level``.
 
-    Introduced in 02_forward_diffusion.
+    Used by helpers.checks.forward_diffusion (no notebook calls it).
     """
     snr = alphas_cumprod / (1 - alphas_cumprod)
     below = torch.nonzero(snr < level)
@@ -53,7 +54,7 @@ def snr_crossing(alphas_cumprod: torch.Tensor, level: float = 1.0) -> int:
 def check_snr_crossing(answer: int, schedule: str = "linear") -> str:
     """Return a true Verdict if ``answer`` is the first t where SNR < 1 for ``schedule`` (1000 steps).
 
-    Introduced in 02_forward_diffusion.
+    Used in 02_forward_diffusion.
     """
     from diffusers import DDPMScheduler
 

@@ -20,7 +20,7 @@ def check_reparameterize(fn: Callable) -> str:
 
     Checks the shape, the mean and standard deviation over 20,000 draws, and that gradients
     flow to both ``mu`` and ``logvar`` (the point of the trick).
-    Introduced in 01_gan_vae_recap.
+    Used in 01_gan_vae_recap.
     """
     torch.manual_seed(0)
     n = 20_000
@@ -47,7 +47,8 @@ def check_reparameterize(fn: Callable) -> str:
 def reference_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """Return KL(N(mu, exp(logvar)) || N(0, 1)) per row, summed over the latent dimensions.
 
-    Introduced in 01_gan_vae_recap.
+    Used only by tests/test_check.py, tests/test_check_student_answers.py (no notebook, helper or
+    tool calls it).
     """
     return 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).sum(dim=1)
 
@@ -57,7 +58,7 @@ def check_kl(fn: Callable) -> str:
     """Return a true Verdict if ``fn(mu, logvar)`` gives the VAE's KL term per sample, shape (B,).
 
     Compared with ``torch.distributions.kl_divergence`` on seeded random inputs.
-    Introduced in 01_gan_vae_recap.
+    Used in 01_gan_vae_recap.
     """
     generator = torch.Generator().manual_seed(0)
     mu = torch.randn(6, 4, generator=generator)

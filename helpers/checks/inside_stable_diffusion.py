@@ -21,7 +21,7 @@ def check_predicted_x0(fn: Callable) -> str:
 
     x0_hat = (z_t - sqrt(1 - alpha_bar) * noise_pred) / sqrt(alpha_bar), checked at three
     values of alpha_bar on fixed latents shaped like SD's (1, 4, 8, 8).
-    Introduced in 04_inside_stable_diffusion.
+    Used in 04_inside_stable_diffusion.
     """
     generator = torch.Generator().manual_seed(0)
     x0 = torch.randn(1, 4, 8, 8, generator=generator)
@@ -42,7 +42,7 @@ def check_latent_shape(fn: Callable) -> str:
     """Return a true Verdict if ``fn(height, width, scale_factor, channels)`` is the latent shape (c, h, w).
 
     Checked on SD 1.5 sizes (512x512, 768x512 portrait), SD's 4 channels and other factors.
-    Introduced in 04_inside_stable_diffusion.
+    Used in 04_inside_stable_diffusion.
     """
     cases = [((512, 512, 8, 4), (4, 64, 64)), ((768, 512, 8, 4), (4, 96, 64)),
              ((64, 64, 8, 4), (4, 8, 8)), ((32, 48, 4, 16), (16, 8, 12))]

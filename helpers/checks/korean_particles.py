@@ -116,7 +116,9 @@ def with_particle(word: object, particle: str) -> str:
     ``particle`` is written consonant form / vowel form: "은/는", "이/가", "을/를", "과/와",
     "으로/로", "이어야/여야", "이면/면". The word's last sound is found by the rules in this
     module's docstring; when it cannot be told, both forms are written ("은(는)", "(으)로").
-    Introduced in 01_gan_vae_recap.
+    Used by helpers.checks.{api, controlnet, editing_and_personalization, failure_cases,
+    forward_diffusion, gan_vae_recap, inside_stable_diffusion, prompt_engineering,
+    responsible_generation, reverse_diffusion, running_stable_diffusion} (no notebook calls it).
     """
     after_consonant, after_vowel = particle.split("/")
     text = str(word)

@@ -19,7 +19,7 @@ def check_full_prompt(fn: Callable) -> str:
     """Return a true Verdict if ``fn(shape, size, color, position, background)`` is the Shapes full caption.
 
     Compared word for word with ``shapes.caption`` on every shape and a few other attributes.
-    Introduced in 06_prompt_engineering.
+    Used in 06_prompt_engineering.
     """
     from helpers.shapes import Shape, caption, parse_caption
 
@@ -45,7 +45,7 @@ def check_mix_embeddings(fn: Callable) -> str:
     """Return a true Verdict if ``fn(emb_a, emb_b, weight)`` is (1 - weight) * emb_a + weight * emb_b.
 
     Checked at weights 0, 0.3 and 1 on embeddings shaped like SD's (1, 77, 768).
-    Introduced in 06_prompt_engineering.
+    Used in 06_prompt_engineering.
     """
     generator = torch.Generator().manual_seed(0)
     emb_a = torch.randn(1, 77, 768, generator=generator)

@@ -19,7 +19,8 @@ def check_jpeg_edit(fn: Callable) -> str:
     """Return a true Verdict if ``fn(image, quality)`` saves ``image`` as a JPEG at ``quality`` and reads it back.
 
     Compared pixel for pixel with ``helpers.responsible.image_edits.jpeg`` at qualities 90 and 30 on a
-    rendered Shapes picture. Introduced in 10_responsible_generation.
+    rendered Shapes picture.
+    Used in 10_responsible_generation.
     """
     from PIL import Image
 
@@ -48,7 +49,8 @@ def check_frechet_1d(fn: Callable) -> str:
     """Return a true Verdict if ``fn(m1, s1, m2, s2)`` is the Fréchet distance between N(m1, s1²) and N(m2, s2²).
 
     The 1-D case of ``helpers.responsible.frechet.frechet_distance``: (m1 - m2)² + (s1 - s2)², with s the
-    standard deviations. Introduced in 10_responsible_generation.
+    standard deviations.
+    Used in 10_responsible_generation.
     """
     from helpers.responsible.frechet import frechet_distance
 
@@ -72,7 +74,8 @@ def check_detection_threshold(fn: Callable) -> str:
     """Return a true Verdict if ``fn(n_bits, false_alarm)`` is the fewest matching bits for a watermark verdict.
 
     The smallest k with P(Binomial(n_bits, 1/2) >= k) <= false_alarm, compared with
-    ``helpers.responsible.watermark.detection_threshold``. Introduced in 10_responsible_generation.
+    ``helpers.responsible.watermark.detection_threshold``.
+    Used in 10_responsible_generation.
     """
     from helpers.responsible.watermark import detection_threshold
 

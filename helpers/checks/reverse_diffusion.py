@@ -26,7 +26,8 @@ def check_ddpm_loss(fn: Callable) -> str:
 
     The loss: noise x0 to x_t with the scheduler, let the model predict the noise from
     (x_t, t), return the mean squared error to the true noise. Checked with a fixed toy
-    model. Introduced in 03_reverse_diffusion.
+    model.
+    Used in 03_reverse_diffusion.
     """
     from diffusers import DDPMScheduler
 
@@ -54,7 +55,7 @@ def check_guidance(fn: Callable) -> str:
     """Return a true Verdict if ``fn(noise_uncond, noise_cond, scale)`` is classifier-free guidance.
 
     guided = uncond + scale * (cond - uncond), checked at scales 0, 1 and 4.
-    Introduced in 03_reverse_diffusion.
+    Used in 03_reverse_diffusion.
     """
     generator = torch.Generator().manual_seed(0)
     uncond = torch.randn(2, 3, 4, 4, generator=generator)

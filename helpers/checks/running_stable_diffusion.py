@@ -19,7 +19,7 @@ def check_generators(fn: Callable) -> str:
     """Return a true Verdict if ``fn(seed, n)`` returns n CPU generators seeded seed, seed + 1, ...
 
     Checked by the random numbers each generator draws, against a reference list.
-    Introduced in 05_running_stable_diffusion.
+    Used in 05_running_stable_diffusion.
     """
     for seed, n in ((42, 3), (0, 1)):
         generators = call(fn, seed, n)
@@ -41,7 +41,7 @@ def check_img2img_steps(fn: Callable) -> str:
     """Return a true Verdict if ``fn(steps, strength)`` is the number of steps img2img really runs.
 
     diffusers: min(int(steps * strength), steps); checked on strengths 0 to 1 and beyond.
-    Introduced in 05_running_stable_diffusion.
+    Used in 05_running_stable_diffusion.
     """
     for steps, strength in ((20, 0.4), (20, 0.55), (30, 1.0), (10, 0.0), (25, 0.3), (20, 1.5)):
         answer = as_number(call(fn, steps, strength), "돌려준 걸음 수")

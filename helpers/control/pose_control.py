@@ -38,6 +38,7 @@ def people_from_seed(count: int, seed: int) -> list[Person]:
     """Return ``count`` random people drawn one after another from ``random.Random(seed)``.
 
     The ControlNet's training script draws its training people this way, from its training seed.
+    Used by helpers.control.pose_control, helpers.training.train_controlnet (no notebook calls it).
     """
     rng = random.Random(seed)
     return [random_person(rng) for _ in range(count)]
@@ -48,6 +49,7 @@ def controlnet_training(controlnet: str | Path | None = None) -> dict:
 
     ``controlnet`` is the model's folder, the bundled one by default; the training script
     (``helpers.training.train_controlnet``) writes the file there with the model.
+    Used by helpers.control.pose_control (no notebook calls it).
     """
     from helpers.core.config import BUNDLED_CONTROLNET_DIR
 
@@ -67,7 +69,7 @@ def unseen_people(n: int, training_people: int | None = None, training_seed: int
     saved beside the ControlNet in folder ``controlnet`` (the bundled one by default), unless
     ``training_people`` or ``training_seed`` is given. So "unseen" is checked, not assumed,
     and a ControlNet retrained with other numbers gets its own unseen people.
-    Introduced in 08_controlnet.
+    Used in 08_controlnet.
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n!r}")
@@ -88,7 +90,7 @@ def unseen_people(n: int, training_people: int | None = None, training_seed: int
 def pose_guides(people: Sequence[Person], size: int = 64) -> list:
     """Return the OpenPose guide picture of each person's pose.
 
-    Introduced in 08_controlnet.
+    Used by helpers.control.pose_control (no notebook calls it).
     """
     return [render_pose_guide(keypoints(p.pose), size) for p in people]
 
@@ -100,7 +102,7 @@ def controlled_pictures(pipe, people: Sequence[Person], *, scale: float = 1.0,
 
     Picture ``i`` uses seed ``seed + i`` with or without the ControlNet, so the two can be
     compared picture by picture.
-    Introduced in 08_controlnet.
+    Used in 08_controlnet.
     """
     from helpers.core.generate import generate
 
@@ -123,7 +125,7 @@ def controlled_pictures(pipe, people: Sequence[Person], *, scale: float = 1.0,
 def pose_scores(people: Sequence[Person], images: Sequence) -> dict[str, float]:
     """Return mean pose IoU, the share with IoU >= 0.5, and colour/background adherence.
 
-    Introduced in 08_controlnet.
+    Used in 08_controlnet.
     """
     from helpers.shapes.reader import adherence, pose_iou
 

@@ -14,7 +14,12 @@ import torch
 
 
 def picture_side(pipe) -> int:
-    """Return the side in pixels of the pictures ``pipe`` makes: the UNet's latent side times the VAE's scale."""
+    """Return the side in pixels of the pictures ``pipe`` makes: the UNet's latent side times the VAE's scale.
+
+    Used by helpers.control.pose_control, helpers.core.{generate, loading},
+    helpers.editing.personalize, helpers.gpu_budget.counting, helpers.training.train_controlnet (no
+    notebook calls it).
+    """
     return int(pipe.unet.config.sample_size) * int(getattr(pipe, "vae_scale_factor", 8))
 
 
@@ -22,7 +27,7 @@ def image_to_tensor(image, size: int | None = None) -> torch.Tensor:
     """Return a PIL picture as a 3xHxW float tensor in [-1, 1] (what the VAE eats).
 
     With ``size``, a picture of another size is first resized to ``size`` x ``size`` (bicubic).
-    Introduced in 02_forward_diffusion.
+    Used in 02_forward_diffusion.
     """
     from PIL import Image
 
@@ -40,6 +45,8 @@ def latent_distribution(vae, pixels: torch.Tensor,
 
     ``pixels`` is an Nx3xHxW tensor in [-1, 1]. It is encoded ``batch`` pictures at a time (all
     at once when None), each batch moved to the VAE's device and dtype; the results stay there.
+    Used by helpers.core.latents, helpers.editing.personalize, helpers.responsible.frechet,
+    helpers.training.{evaluate_controlnet, train_controlnet, train_mini_sd} (no notebook calls it).
     """
     if len(pixels) == 0:
         raise ValueError("no pictures to encode: pixels is empty.")
@@ -59,6 +66,7 @@ def encode_latents(vae, pixels: torch.Tensor, batch: int | None = None) -> torch
 
     ``pixels`` is an Nx3xHxW tensor in [-1, 1] (``image_to_tensor``, or a pipeline's
     ``image_processor.preprocess``); see ``latent_distribution`` for ``batch``.
+    Used by helpers.editing.inversion (no notebook calls it).
     """
     means, _ = latent_distribution(vae, pixels, batch)
     return means * vae.config.scaling_factor

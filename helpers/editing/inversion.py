@@ -33,13 +33,19 @@ def _check_lengths(images, prompts) -> None:
 
 @torch.no_grad()
 def encode_pictures(pipe, images: list[Image.Image]) -> torch.Tensor:
-    """Return the pictures' VAE latents z_0, scaled as the UNet expects (the posterior means)."""
+    """Return the pictures' VAE latents z_0, scaled as the UNet expects (the posterior means).
+
+    Used in 09_editing_and_personalization.
+    """
     return encode_latents(pipe.vae, pipe.image_processor.preprocess(images))
 
 
 @torch.no_grad()
 def decode_latents(pipe, latents: torch.Tensor) -> list[Image.Image]:
-    """Return the pictures the VAE decodes from scaled latents (undoing ``encode_pictures``)."""
+    """Return the pictures the VAE decodes from scaled latents (undoing ``encode_pictures``).
+
+    Used in 09_editing_and_personalization.
+    """
     decoded = pipe.vae.decode(latents.to(pipe.vae.dtype) / pipe.vae.config.scaling_factor).sample
     return pipe.image_processor.postprocess(decoded.float(), output_type="pil")
 
@@ -47,7 +53,7 @@ def decode_latents(pipe, latents: torch.Tensor) -> list[Image.Image]:
 def vae_round_trip(pipe, images: list[Image.Image]) -> list[Image.Image]:
     """Return the pictures after one trip through the VAE: encode, then decode.
 
-    Introduced in 09_editing_and_personalization.
+    Used in 09_editing_and_personalization.
     """
     return decode_latents(pipe, encode_pictures(pipe, images))
 
@@ -61,7 +67,7 @@ def ddim_invert(pipe, images: list[Image.Image], prompts: list[str], *, steps: i
     ``steps`` steps from z_0 up to the noisiest step, with the UNet's noise prediction for
     each prompt; ``guidance`` > 1 mixes in the unconditional prediction as sampling does
     (inversion is most faithful at 1). Use ``regenerate`` to sample from the result.
-    Introduced in 09_editing_and_personalization.
+    Used in 09_editing_and_personalization.
     """
     from diffusers import DDIMInverseScheduler
 
@@ -89,7 +95,7 @@ def regenerate(pipe, noise: torch.Tensor, prompts: list[str], *, steps: int = 20
 
     The pipeline's own scheduler is swapped for DDIM (with the same config) for this call
     only, since only DDIM undoes ``ddim_invert``.
-    Introduced in 09_editing_and_personalization.
+    Used in 09_editing_and_personalization.
     """
     from diffusers import DDIMScheduler
 
@@ -106,13 +112,19 @@ def regenerate(pipe, noise: torch.Tensor, prompts: list[str], *, steps: int = 20
 
 
 def pixel_error(a, b) -> float:
-    """Return the mean absolute difference of two pictures' pixels (0-255)."""
+    """Return the mean absolute difference of two pictures' pixels (0-255).
+
+    Used in 09_editing_and_personalization.
+    """
     return float(np.abs(np.asarray(a, dtype=np.float32) - np.asarray(b, dtype=np.float32)).mean())
 
 
 @dataclass(frozen=True)
 class EditTask:
-    """A rendered Shapes picture, its short caption, and one word to change in it."""
+    """A rendered Shapes picture, its short caption, and one word to change in it.
+
+    Used by helpers.editing.inversion (no notebook calls it).
+    """
 
     source: Shape
     attribute: str  # "color" or "shape"
@@ -137,7 +149,7 @@ def edit_tasks(n: int, seed: int = 0) -> list[EditTask]:
 
     The new colour differs from the old one and from the background. The caption names only
     colour and shape, so size, position and background are what the edit must keep.
-    Introduced in 09_editing_and_personalization.
+    Used in 09_editing_and_personalization.
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n!r}.")
@@ -154,7 +166,10 @@ def edit_tasks(n: int, seed: int = 0) -> list[EditTask]:
 
 
 def task_pictures(tasks: list[EditTask], size: int = 64) -> list[Image.Image]:
-    """Return the rendered source picture of each task."""
+    """Return the rendered source picture of each task.
+
+    Used in 09_editing_and_personalization.
+    """
     return [render(task.source, size) for task in tasks]
 
 
@@ -164,7 +179,7 @@ def edit_scores(tasks: list[EditTask], images: list[Image.Image]) -> dict[str, f
     ``success``: the changed attribute reads as the new value. ``kept``: every other
     attribute (shape or colour, size, position, background) reads as in the source.
     ``both``: the two at once. ``kept_<attribute>`` gives each attribute's share.
-    Introduced in 09_editing_and_personalization.
+    Used in 09_editing_and_personalization.
     """
     if len(tasks) != len(images):
         raise ValueError(f"{len(tasks)} tasks but {len(images)} pictures.")

@@ -48,7 +48,7 @@ def hexagon_training_set(n: int = 48, seed: int = 0, colors: Sequence[str] = TRA
                          positions: Sequence[str] = TRAIN_POSITIONS) -> list[Hexagon]:
     """Return ``n`` different large hexagons: colours in turn, random positions and backgrounds.
 
-    Introduced in 09_editing_and_personalization.
+    Used in 09_editing_and_personalization.
     """
     possible = len(colors) * len(positions) * (len(COLORS) - 1)
     if not 1 <= n <= possible:
@@ -67,7 +67,7 @@ def hexagon_training_set(n: int = 48, seed: int = 0, colors: Sequence[str] = TRA
 def unseen_hexagons(n: int, training: Sequence[Hexagon], seed: int = 1) -> list[Hexagon]:
     """Return ``n`` random large hexagons whose (colour, position, background) is not in ``training``.
 
-    Introduced in 09_editing_and_personalization.
+    Used in 09_editing_and_personalization.
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n!r}.")
@@ -83,7 +83,10 @@ def unseen_hexagons(n: int, training: Sequence[Hexagon], seed: int = 1) -> list[
 
 
 def encode(pipe, images, batch: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return the VAE posterior means and standard deviations of PIL ``images`` (float32, on the CPU)."""
+    """Return the VAE posterior means and standard deviations of PIL ``images`` (float32, on the CPU).
+
+    Used by helpers.editing.personalize (no notebook calls it).
+    """
     means, stds = latent_distribution(pipe.vae, pipe.image_processor.preprocess(images), batch)
     return means.float().cpu(), stds.float().cpu()
 
@@ -103,7 +106,7 @@ class ConceptData:
     ``prior_share`` of every batch (0 to 1) are ordinary Shapes pictures with their own
     captions ("prior preservation", as in DreamBooth), so that training on the new pictures
     does not make the model forget the old ones; ``prior_pictures`` of them are encoded.
-    Introduced in 09_editing_and_personalization.
+    Used in 09_editing_and_personalization.
     """
 
     def __init__(self, pipe, items: Sequence[Hexagon | Shape], word: str, *, prior_share: float = 0.0,
@@ -163,7 +166,7 @@ def denoising_loss(pipe, latents: torch.Tensor, captions: list[str],
     Draw a random step t and noise for each latent, noise the latents to step t with the
     pipeline's schedule, and compare the UNet's noise prediction (given the captions'
     text embeddings) with the true noise: mean squared error.
-    Introduced in 09_editing_and_personalization.
+    Used in 09_editing_and_personalization.
     """
     from diffusers import DDPMScheduler
 
@@ -184,7 +187,7 @@ def add_token(pipe, token: str, init_word: str | None = None, seed: int = 0) -> 
 
     Its embedding starts as ``init_word``'s (which must be one token) or, without one, as a
     seeded random vector of the table's typical size.
-    Introduced in 09_editing_and_personalization.
+    Used in 09_editing_and_personalization.
     """
     tokenizer = pipe.tokenizer
     if token in tokenizer.get_vocab():
@@ -216,7 +219,7 @@ def add_lora(pipe, rank: int = 4, adapter_name: str = "default",
     Every other weight is frozen. Each targeted linear layer W gets W + B·A (scaled by
     alpha/rank, here 1) with A of shape (rank, in) and B of shape (out, rank), B starting at 0
     so the adapter starts as a no-op.
-    Introduced in 09_editing_and_personalization.
+    Used in 09_editing_and_personalization.
     """
     from peft import LoraConfig
 
@@ -234,7 +237,10 @@ def add_lora(pipe, rank: int = 4, adapter_name: str = "default",
 
 
 def count(params) -> int:
-    """Return the number of numbers in ``params`` (tensors or parameters)."""
+    """Return the number of numbers in ``params`` (tensors or parameters).
+
+    Used in 09_editing_and_personalization.
+    """
     return int(sum(p.numel() for p in params))
 
 
@@ -243,7 +249,7 @@ def make_accelerator():
 
     Every training loop in a session must ask for the same precision (accelerate keeps one
     state per process), so they all get their accelerator here.
-    Introduced in 09_editing_and_personalization.
+    Used in 09_editing_and_personalization.
     """
     from accelerate import Accelerator
 
@@ -260,7 +266,7 @@ def train_concept(pipe, data: ConceptData, params: list[torch.nn.Parameter], *, 
     one). accelerate places the work and, on a GPU, runs it in float16 mixed precision; a
     tqdm bar shows the smoothed loss. The record holds every step's loss, the seconds and
     the seconds per step.
-    Introduced in 09_editing_and_personalization.
+    Used in 09_editing_and_personalization.
     """
     from tqdm.auto import tqdm
 
@@ -302,7 +308,10 @@ def train_concept(pipe, data: ConceptData, params: list[torch.nn.Parameter], *, 
 
 
 def personal_copy(pipe):
-    """Return a deep copy of ``pipe`` to teach, leaving the original (and the loader's cache) untouched."""
+    """Return a deep copy of ``pipe`` to teach, leaving the original (and the loader's cache) untouched.
+
+    Used in 09_editing_and_personalization.
+    """
     return copy.deepcopy(pipe)
 
 
@@ -310,7 +319,7 @@ def save_lora(pipe, folder: str | Path, adapter_name: str = "default") -> Path:
     """Return the path of the safetensors file holding the UNet's LoRA adapter ``adapter_name``.
 
     Written in the diffusers format that ``pipe.load_lora_weights(folder)`` reads.
-    Introduced in 09_editing_and_personalization.
+    Used in 09_editing_and_personalization.
     """
     from diffusers import StableDiffusionPipeline
     from diffusers.utils import convert_state_dict_to_diffusers
@@ -326,7 +335,7 @@ def save_embedding(pipe, token: str, path: str | Path) -> Path:
     """Return ``path`` after writing ``token``'s learned embedding there as safetensors.
 
     The file maps the token to its vector, the format ``pipe.load_textual_inversion`` reads.
-    Introduced in 09_editing_and_personalization.
+    Used in 09_editing_and_personalization.
     """
     from safetensors.torch import save_file
 
@@ -344,7 +353,7 @@ def hexagon_scores(items: Sequence[Hexagon], images) -> dict[str, float]:
     """Return the share of pictures read as hexagons, and of colour, position and background right.
 
     ``all``: the share with a hexagon and every one of those right.
-    Introduced in 09_editing_and_personalization.
+    Used in 09_editing_and_personalization.
     """
     if len(items) != len(images):
         raise ValueError(f"{len(items)} prompts but {len(images)} pictures.")

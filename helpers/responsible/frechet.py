@@ -26,7 +26,7 @@ from helpers.core.latents import image_to_tensor, latent_distribution
 def gaussian_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(mean, covariance)`` of ``features``, an (n, d) array with n >= 2 rows.
 
-    Introduced in 10_responsible_generation.
+    Used by helpers.responsible.frechet (no notebook calls it).
     """
     x = np.asarray(features, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] < 2:
@@ -39,7 +39,7 @@ def sqrtm_psd(matrix: np.ndarray) -> np.ndarray:
 
     Eigen-decompose, clip the tiny negative eigenvalues that rounding leaves to 0, take square
     roots: ``R @ R == matrix`` up to rounding.
-    Introduced in 10_responsible_generation.
+    Used by helpers.responsible.frechet (no notebook calls it).
     """
     m = np.asarray(matrix, dtype=np.float64)
     if m.ndim != 2 or m.shape[0] != m.shape[1]:
@@ -53,7 +53,7 @@ def frechet_distance(mu1: np.ndarray, cov1: np.ndarray, mu2: np.ndarray, cov2: n
 
     |mu1 - mu2|² + Tr(cov1) + Tr(cov2) - 2 Tr((cov1^½ cov2 cov1^½)^½), the quantity FID reports.
     Zero only for equal Gaussians; symmetric in its two arguments.
-    Introduced in 10_responsible_generation.
+    Used in 10_responsible_generation.
     """
     mu1, mu2 = np.atleast_1d(np.asarray(mu1, float)), np.atleast_1d(np.asarray(mu2, float))
     cov1, cov2 = np.atleast_2d(np.asarray(cov1, float)), np.atleast_2d(np.asarray(cov2, float))
@@ -71,7 +71,7 @@ def frechet_distance(mu1: np.ndarray, cov1: np.ndarray, mu2: np.ndarray, cov2: n
 def feature_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     """Return the Fréchet distance between the Gaussians fitted to two (n, d) feature sets.
 
-    Introduced in 10_responsible_generation.
+    Used in 10_responsible_generation.
     """
     return frechet_distance(*gaussian_stats(features_a), *gaussian_stats(features_b))
 
@@ -82,7 +82,7 @@ def vae_features(vae: Any, images: Sequence, pool: int = 4, batch: int = 16) -> 
     Each picture is resized to the VAE's own sample size, encoded to its latent mean
     (4 x h x w) and pooled to 4 x ``pool`` x ``pool``, so the features have 4·pool² numbers
     whatever the picture size (64 for the default ``pool=4``).
-    Introduced in 10_responsible_generation.
+    Used in 10_responsible_generation.
     """
     if len(images) == 0:
         raise ValueError("vae_features needs at least one picture")

@@ -18,7 +18,7 @@ PERSON_ATTRIBUTES: tuple[str, ...] = ("color", "background")
 def random_captions(n: int, seed: int = 1234) -> list[str]:
     """Return ``n`` full one-object captions drawn at random with ``seed``.
 
-    Introduced in 05_running_stable_diffusion.
+    Used in 05_running_stable_diffusion, 10_responsible_generation.
     """
     rng = random.Random(seed)
     return [caption(random_shape(rng)) for _ in range(n)]
@@ -31,6 +31,7 @@ def random_caption(item: Shape | Person, rng: random.Random, empty_prob: float,
     Empty with probability ``empty_prob`` (for classifier-free guidance), full with
     ``full_prob``, otherwise partial: each optional attribute of a shape (``random_partial``),
     and a person's colour and background, kept with probability 1/2.
+    Used by helpers.shapes.dataset, helpers.training.train_controlnet (no notebook calls it).
     """
     roll = rng.random()
     if roll < empty_prob:

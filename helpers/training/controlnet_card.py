@@ -12,7 +12,10 @@ from pathlib import Path
 
 
 def render_card(folder: Path) -> str:
-    """Return the Markdown model card of the ControlNet in ``folder`` from its records."""
+    """Return the Markdown model card of the ControlNet in ``folder`` from its records.
+
+    Used by helpers.training.controlnet_card (no notebook calls it).
+    """
     training = json.loads((folder / "training.json").read_text())
     ev = json.loads((folder / "evaluation.json").read_text())
     cfg = training["config"]
@@ -95,7 +98,10 @@ It knows only stick-built people of the Shapes world, at 64 px, and only the min
 
 
 def write_card(folder: Path) -> Path:
-    """Write ``folder/README.md`` from the records in ``folder``; return its path."""
+    """Write ``folder/README.md`` from the records in ``folder``; return its path.
+
+    Used by helpers.training.evaluate_controlnet (no notebook calls it).
+    """
     path = Path(folder) / "README.md"
     path.write_text(render_card(Path(folder)))
     return path

@@ -46,6 +46,7 @@ def person_report(pipe, n: int = 64, seed: int = 7, steps: int = RECOMMENDED_STE
     4-connected non-background region holds at least 90% of the non-background
     pixels and its area lies within the range of rendered people's areas (widened
     by 25% each way).
+    Used by helpers.training.evaluate (no notebook calls it).
     """
     rng = random.Random(seed)
     prompts = [person_caption(random_person(rng)) for _ in range(n)]
@@ -63,7 +64,10 @@ def person_report(pipe, n: int = 64, seed: int = 7, steps: int = RECOMMENDED_STE
 
 def variety_report(pipe, seeds: int = 32, steps: int = RECOMMENDED_STEPS,
                    guidance: float = RECOMMENDED_GUIDANCE) -> list[dict]:
-    """Return, for a few partial prompts, how many distinct values each unnamed attribute takes."""
+    """Return, for a few partial prompts, how many distinct values each unnamed attribute takes.
+
+    Used by helpers.training.evaluate (no notebook calls it).
+    """
     prompts = ["a circle", "a red square", "a large triangle at the left",
                "a circle on a blue background"]
     rows = []
@@ -82,7 +86,10 @@ def variety_report(pipe, seeds: int = 32, steps: int = RECOMMENDED_STEPS,
 
 def speed_report(pipe, batch: int = 32, steps: int = RECOMMENDED_STEPS,
                  guidance: float = RECOMMENDED_GUIDANCE, repeats: int = 3) -> dict[str, float]:
-    """Return images per second for batches of ``batch`` (best of ``repeats``, after a warm-up)."""
+    """Return images per second for batches of ``batch`` (best of ``repeats``, after a warm-up).
+
+    Used by helpers.training.evaluate (no notebook calls it).
+    """
     prompts = random_captions(batch, seed=4321)
     generate(pipe, prompts[:2], steps=2, guidance=guidance, cache=False)
     times = []
@@ -97,14 +104,20 @@ def speed_report(pipe, batch: int = 32, steps: int = RECOMMENDED_STEPS,
 
 
 def peak_memory_mib() -> float:
-    """Return this process's peak resident memory in MiB (Linux ru_maxrss is in KiB)."""
+    """Return this process's peak resident memory in MiB (Linux ru_maxrss is in KiB).
+
+    Used by helpers.training.evaluate (no notebook calls it).
+    """
     scale = 1 / 1024 if sys.platform != "darwin" else 1 / 1024 / 1024
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale, 1)
 
 
 def benchmark(pipe, n: int = 200, guidances: Sequence[float] = (1.0, 3.0, 5.0, 7.5),
               steps: Sequence[int] = (10, 20, 50), progress: bool = True) -> dict:
-    """Return the full benchmark as a dict (adherence grid, people, variety, speed, memory)."""
+    """Return the full benchmark as a dict (adherence grid, people, variety, speed, memory).
+
+    Used by helpers.training.evaluate (no notebook calls it).
+    """
     from tqdm.auto import tqdm
 
     prompts = random_captions(n)
@@ -128,7 +141,10 @@ def benchmark(pipe, n: int = 200, guidances: Sequence[float] = (1.0, 3.0, 5.0, 7
 
 
 def main(argv: list[str] | None = None) -> dict:
-    """Run the benchmark on the bundled model (or ``--model PATH``) and print its tables."""
+    """Run the benchmark on the bundled model (or ``--model PATH``) and print its tables.
+
+    Used by python -m helpers.training.evaluate (no notebook calls it).
+    """
     from diffusers import StableDiffusionPipeline
 
     from helpers.core.config import BUNDLED_MODEL_DIR

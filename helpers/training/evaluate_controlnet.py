@@ -35,7 +35,10 @@ SCALES = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
 
 
 def vae_round_trip_iou(vae, people: Sequence[Person], size: int = 64) -> float:
-    """Return the mean pose IoU of rendered people after the VAE's encode -> decode (the ceiling)."""
+    """Return the mean pose IoU of rendered people after the VAE's encode -> decode (the ceiling).
+
+    Used by helpers.training.evaluate_controlnet (no notebook calls it).
+    """
     import torch
 
     from helpers.core.images import to_pil
@@ -51,7 +54,10 @@ def vae_round_trip_iou(vae, people: Sequence[Person], size: int = 64) -> float:
 
 
 def load_pair(base: Path, controlnet: Path):
-    """Return (plain text-to-image pipeline, ControlNet pipeline) sharing the base model's weights."""
+    """Return (plain text-to-image pipeline, ControlNet pipeline) sharing the base model's weights.
+
+    Used by helpers.training.evaluate_controlnet (no notebook calls it).
+    """
     from diffusers import (
         ControlNetModel,
         StableDiffusionControlNetPipeline,
@@ -69,7 +75,10 @@ def load_pair(base: Path, controlnet: Path):
 
 def evaluate(base: Path, controlnet: Path, n: int = 128, sweep_n: int = 64,
              scales: Sequence[float] = SCALES) -> dict:
-    """Return the ControlNet's evaluation: with vs without it on ``n`` unseen poses, and a scale sweep."""
+    """Return the ControlNet's evaluation: with vs without it on ``n`` unseen poses, and a scale sweep.
+
+    Used by helpers.training.evaluate_controlnet (no notebook calls it).
+    """
     from tqdm.auto import tqdm
 
     people = unseen_people(n, controlnet=controlnet)  # its training poses, read beside it
@@ -97,7 +106,10 @@ def evaluate(base: Path, controlnet: Path, n: int = 128, sweep_n: int = 64,
 
 
 def main(argv: list[str] | None = None) -> dict:
-    """Return the evaluation after measuring the shipped ControlNet (and writing its card if asked)."""
+    """Return the evaluation after measuring the shipped ControlNet (and writing its card if asked).
+
+    Used by python -m helpers.training.evaluate_controlnet (no notebook calls it).
+    """
     from helpers.core.config import BUNDLED_CONTROLNET_DIR, BUNDLED_MODEL_DIR
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])

@@ -27,7 +27,10 @@ import torch
 
 
 def start_run(seed: int, threads: int, work: Path):
-    """Return an ``accelerate.Accelerator`` after setting torch's threads (0: torch's), the seed and ``work``."""
+    """Return an ``accelerate.Accelerator`` after setting torch's threads (0: torch's), the seed and ``work``.
+
+    Used by helpers.training.{train_controlnet, train_mini_sd} (no notebook calls it).
+    """
     from accelerate import Accelerator
     from accelerate.utils import set_seed
 
@@ -40,7 +43,10 @@ def start_run(seed: int, threads: int, work: Path):
 
 
 class Stage:
-    """Resumable bookkeeping for one training stage under ``work/name``."""
+    """Resumable bookkeeping for one training stage under ``work/name``.
+
+    Used by helpers.training.{loop, train_controlnet, train_mini_sd} (no notebook calls it).
+    """
 
     def __init__(self, accelerator, work: Path, name: str) -> None:
         self.accelerator = accelerator
@@ -85,7 +91,10 @@ class Stage:
 
 
 def lr_factor(warmup: int, total: int) -> Callable[[int], float]:
-    """Return the learning-rate factor per step: linear warm-up, then cosine decay from 1 to 0.1."""
+    """Return the learning-rate factor per step: linear warm-up, then cosine decay from 1 to 0.1.
+
+    Used by helpers.training.loop (no notebook calls it).
+    """
     def factor(step: int) -> float:
         if step < warmup:
             return (step + 1) / warmup
@@ -95,7 +104,10 @@ def lr_factor(warmup: int, total: int) -> Callable[[int], float]:
 
 
 def adamw_with_warmup(params, lr: float, warmup: int, total: int, weight_decay: float = 0.01):
-    """Return ``(optimizer, scheduler)``: AdamW over ``params`` with ``lr_factor``'s schedule."""
+    """Return ``(optimizer, scheduler)``: AdamW over ``params`` with ``lr_factor``'s schedule.
+
+    Used by helpers.training.{train_controlnet, train_mini_sd} (no notebook calls it).
+    """
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(warmup, total))
 
@@ -105,6 +117,7 @@ class Updates:
     """What one training step changes: ``params`` (clipped to norm ``clip``), optimiser, schedule, EMAs.
 
     ``emas`` pairs each ``diffusers.training_utils.EMAModel`` with the (prepared) model it follows.
+    Used by helpers.training.{loop, train_controlnet, train_mini_sd} (no notebook calls it).
     """
 
     params: list
@@ -138,6 +151,7 @@ def run_steps(stage: Stage, *, start: int, steps: int, save_every: int, desc: st
 
     ``step`` returns the numbers the bar shows. A checkpoint is saved every ``save_every``
     steps and after the last, so that a later run with more steps can go on from there.
+    Used by helpers.training.{loop, train_mini_sd} (no notebook calls it).
     """
     from tqdm.auto import tqdm
 
@@ -152,7 +166,10 @@ def run_steps(stage: Stage, *, start: int, steps: int, save_every: int, desc: st
 
 
 def training_noise_schedule(device):
-    """Return SD 1.5's DDPM noise schedule for training and its signal-to-noise ratio per timestep."""
+    """Return SD 1.5's DDPM noise schedule for training and its signal-to-noise ratio per timestep.
+
+    Used by helpers.training.loop (no notebook calls it).
+    """
     from diffusers import DDPMScheduler
 
     from helpers.training.mini_sd import SD15_SCHEDULE
@@ -165,14 +182,20 @@ def training_noise_schedule(device):
 
 def min_snr_loss(pred: torch.Tensor, noise: torch.Tensor, snr_t: torch.Tensor,
                  gamma: float) -> torch.Tensor:
-    """Return the epsilon MSE per picture weighted by min(SNR, gamma) / SNR, averaged."""
+    """Return the epsilon MSE per picture weighted by min(SNR, gamma) / SNR, averaged.
+
+    Used by helpers.training.loop (no notebook calls it).
+    """
     weight = torch.clamp(snr_t, max=gamma) / snr_t
     return (weight * ((pred - noise) ** 2).mean(dim=(1, 2, 3))).mean()
 
 
 @dataclass
 class Latents:
-    """Pictures encoded once: the VAE posterior's ``means`` and ``stds``, and the scaling factor."""
+    """Pictures encoded once: the VAE posterior's ``means`` and ``stds``, and the scaling factor.
+
+    Used by helpers.training.{loop, train_controlnet, train_mini_sd} (no notebook calls it).
+    """
 
     means: torch.Tensor
     stds: torch.Tensor
@@ -186,7 +209,10 @@ class Latents:
 
 @dataclass(frozen=True)
 class HighTimesteps:
-    """From step ``start`` on, a ``share`` of each batch draws t from ``minimum`` to the last step."""
+    """From step ``start`` on, a ``share`` of each batch draws t from ``minimum`` to the last step.
+
+    Used by helpers.training.{loop, train_mini_sd} (no notebook calls it).
+    """
 
     minimum: int
     share: float
@@ -195,7 +221,10 @@ class HighTimesteps:
 
 def draw_timesteps(step: int, n: int, generator: torch.Generator, total: int,
                    high: HighTimesteps | None = None) -> torch.Tensor:
-    """Return ``n`` random timesteps in [0, ``total``), more of them high once ``high`` applies."""
+    """Return ``n`` random timesteps in [0, ``total``), more of them high once ``high`` applies.
+
+    Used by helpers.training.loop (no notebook calls it).
+    """
     t = torch.randint(0, total, (n,), generator=generator)
     if high is not None and step >= high.start:
         late = torch.randint(high.minimum, total, (n,), generator=generator)
@@ -204,7 +233,10 @@ def draw_timesteps(step: int, n: int, generator: torch.Generator, total: int,
 
 
 def tokenize(tokenizer, captions: list[str], device) -> torch.Tensor:
-    """Return the captions' token ids, padded to the tokenizer's length, on ``device``."""
+    """Return the captions' token ids, padded to the tokenizer's length, on ``device``.
+
+    Used by helpers.training.loop (no notebook calls it).
+    """
     return tokenizer(captions, padding="max_length", max_length=tokenizer.model_max_length,
                      truncation=True, return_tensors="pt").input_ids.to(device)
 
@@ -224,6 +256,7 @@ def train_denoiser(stage: Stage, updates: Updates, latents: Latents, *, tokenize
     4. ``predict(z_t, t, ids, idx)``, the predicted noise;
     5. loss = min-SNR-weighted |noise - prediction|^2, then ``updates.step``.
     The smoothed loss is an exponential moving average (0.98) of the step losses.
+    Used by helpers.training.{train_controlnet, train_mini_sd} (no notebook calls it).
     """
     accelerator = stage.accelerator
     device = accelerator.device
@@ -249,14 +282,20 @@ def train_denoiser(stage: Stage, updates: Updates, latents: Latents, *, tokenize
 
 
 def write_record(accelerator, out: Path, summary: dict) -> None:
-    """Write ``summary`` as ``out/training.json`` (the main process only), the model card's source."""
+    """Write ``summary`` as ``out/training.json`` (the main process only), the model card's source.
+
+    Used by helpers.training.{train_controlnet, train_mini_sd} (no notebook calls it).
+    """
     if accelerator.is_main_process:
         (out / "training.json").write_text(json.dumps(summary, indent=2, default=str))
 
 
 @dataclass
 class CommandLine:
-    """The options every training script takes: a preset, where to write, where to checkpoint."""
+    """The options every training script takes: a preset, where to write, where to checkpoint.
+
+    Used by helpers.training.{train_controlnet, train_mini_sd} (no notebook calls it).
+    """
 
     description: str
     presets: dict

@@ -30,7 +30,10 @@ SD15_SCHEDULE = dict(
 
 @dataclass
 class MiniSDConfig:
-    """Sizes of the mini model's parts (the shipped defaults, or a tiny test config)."""
+    """Sizes of the mini model's parts (the shipped defaults, or a tiny test config).
+
+    Used by helpers.training.{mini_sd, train_mini_sd} (no notebook calls it).
+    """
 
     image_size: int = 64
     vae_channels: tuple[int, ...] = (16, 32, 64, 64)
@@ -47,14 +50,20 @@ class MiniSDConfig:
 
 
 def build_tokenizer(config: MiniSDConfig):
-    """Return the mini model's CLIPTokenizer (one token per caption word)."""
+    """Return the mini model's CLIPTokenizer (one token per caption word).
+
+    Used by helpers.training.train_mini_sd (no notebook calls it).
+    """
     from helpers.training.word_tokenizer import build_tokenizer as build
 
     return build(CAPTION_WORDS, model_max_length=config.max_length)
 
 
 def build_vae(config: MiniSDConfig):
-    """Return an untrained AutoencoderKL that downsamples 2**(blocks-1) times (8x for 4 blocks)."""
+    """Return an untrained AutoencoderKL that downsamples 2**(blocks-1) times (8x for 4 blocks).
+
+    Used by helpers.training.train_mini_sd (no notebook calls it).
+    """
     from diffusers import AutoencoderKL
 
     blocks = len(config.vae_channels)
@@ -69,7 +78,10 @@ def build_vae(config: MiniSDConfig):
 
 
 def build_text_encoder(config: MiniSDConfig, tokenizer):
-    """Return an untrained CLIPTextModel sized for the mini vocabulary."""
+    """Return an untrained CLIPTextModel sized for the mini vocabulary.
+
+    Used by helpers.training.train_mini_sd (no notebook calls it).
+    """
     from transformers import CLIPTextConfig, CLIPTextModel
 
     text_config = CLIPTextConfig(
@@ -83,7 +95,10 @@ def build_text_encoder(config: MiniSDConfig, tokenizer):
 
 
 def build_unet(config: MiniSDConfig):
-    """Return an untrained UNet2DConditionModel with cross-attention in every block."""
+    """Return an untrained UNet2DConditionModel with cross-attention in every block.
+
+    Used by helpers.training.train_mini_sd (no notebook calls it).
+    """
     from diffusers import UNet2DConditionModel
 
     blocks = len(config.unet_channels)
@@ -100,14 +115,20 @@ def build_unet(config: MiniSDConfig):
 
 
 def build_scheduler():
-    """Return a DDIM scheduler configured like SD 1.5's."""
+    """Return a DDIM scheduler configured like SD 1.5's.
+
+    Used by helpers.training.mini_sd (no notebook calls it).
+    """
     from diffusers import DDIMScheduler
 
     return DDIMScheduler(**SD15_SCHEDULE)
 
 
 def assemble_pipeline(vae, text_encoder, tokenizer, unet):
-    """Return a StableDiffusionPipeline made of the given parts and SD 1.5's DDIM scheduler."""
+    """Return a StableDiffusionPipeline made of the given parts and SD 1.5's DDIM scheduler.
+
+    Used by helpers.training.train_mini_sd (no notebook calls it).
+    """
     from diffusers import StableDiffusionPipeline
 
     return StableDiffusionPipeline(

@@ -36,7 +36,10 @@ def _params(folder: Path) -> dict[str, float]:
 
 
 def format_grid(grid: Sequence[dict]) -> str:
-    """Return the adherence grid as a Markdown table."""
+    """Return the adherence grid as a Markdown table.
+
+    Used by helpers.training.{evaluate, model_card} (no notebook calls it).
+    """
     head = ["steps", "guidance", *ATTRIBUTES, "all"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in grid:
@@ -47,7 +50,10 @@ def format_grid(grid: Sequence[dict]) -> str:
 
 
 def render_card(folder: Path) -> str:
-    """Return the Markdown model card for the model in ``folder``."""
+    """Return the Markdown model card for the model in ``folder``.
+
+    Used by helpers.training.model_card (no notebook calls it).
+    """
     training = json.loads((folder / "training.json").read_text())
     evaluation = json.loads((folder / "evaluation.json").read_text())
     cfg = training["config"]
@@ -160,7 +166,10 @@ not an artist.
 
 
 def write_card(folder: Path) -> Path:
-    """Write ``folder/README.md`` from the records in ``folder``; return its path."""
+    """Write ``folder/README.md`` from the records in ``folder``; return its path.
+
+    Used by helpers.training.evaluate (no notebook calls it).
+    """
     path = Path(folder) / "README.md"
     path.write_text(render_card(Path(folder)))
     return path

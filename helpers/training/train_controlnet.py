@@ -44,7 +44,10 @@ from helpers.training.loop import (
 
 @dataclass
 class ControlNetTrainConfig:
-    """Everything that determines a ControlNet training run."""
+    """Everything that determines a ControlNet training run.
+
+    Used by helpers.training.train_controlnet (no notebook calls it).
+    """
 
     people: int = 8000
     steps: int = 4000
@@ -69,13 +72,19 @@ PRESETS: dict[str, ControlNetTrainConfig] = {
 
 
 def guide_to_tensor(image) -> torch.Tensor:
-    """Return a pose guide as a 3xHxW float tensor in [0, 1] (what the pipeline feeds a ControlNet)."""
+    """Return a pose guide as a 3xHxW float tensor in [0, 1] (what the pipeline feeds a ControlNet).
+
+    Used by helpers.training.train_controlnet (no notebook calls it).
+    """
     array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
     return torch.from_numpy(array).permute(2, 0, 1).contiguous()
 
 
 class PoseDataset:
-    """``people`` random people: pictures in [-1, 1], pose guides in [0, 1], and captions."""
+    """``people`` random people: pictures in [-1, 1], pose guides in [0, 1], and captions.
+
+    Used by helpers.training.train_controlnet (no notebook calls it).
+    """
 
     def __init__(self, people: int, size: int, seed: int, empty_prob: float,
                  full_prob: float) -> None:
@@ -96,7 +105,10 @@ class PoseDataset:
 
 
 def train(cfg: ControlNetTrainConfig, base: Path, out: Path, work: Path) -> dict:
-    """Train a pose ControlNet on the pipeline in ``base``; write it to ``out``; return a summary."""
+    """Train a pose ControlNet on the pipeline in ``base``; write it to ``out``; return a summary.
+
+    Used by helpers.training.train_controlnet (no notebook calls it).
+    """
     from diffusers import ControlNetModel, StableDiffusionPipeline
     from diffusers.training_utils import EMAModel
 
@@ -164,7 +176,10 @@ def train(cfg: ControlNetTrainConfig, base: Path, out: Path, work: Path) -> dict
 
 
 def main(argv: list[str] | None = None) -> dict:
-    """Return the training summary after parsing the command line and training."""
+    """Return the training summary after parsing the command line and training.
+
+    Used by python -m helpers.training.train_controlnet (no notebook calls it).
+    """
     from helpers.core.config import BUNDLED_CONTROLNET_DIR, BUNDLED_MODEL_DIR, REPO_ROOT
 
     command = CommandLine(__doc__.split("\n")[0], PRESETS, out=BUNDLED_CONTROLNET_DIR,

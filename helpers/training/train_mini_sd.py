@@ -48,7 +48,10 @@ from helpers.training.mini_sd import (
 
 @dataclass
 class TrainConfig:
-    """Everything that determines a training run."""
+    """Everything that determines a training run.
+
+    Used by helpers.training.train_mini_sd (no notebook calls it).
+    """
 
     model: MiniSDConfig = field(default_factory=MiniSDConfig)
     people: int = 5000
@@ -100,7 +103,10 @@ def _batch_indices(rng: random.Random, data, batch: int, people_share: float) ->
 
 
 def edge_mask(images: torch.Tensor, threshold: float = 0.1) -> torch.Tensor:
-    """Return a Bx1xHxW mask of pixels that differ from a 4-neighbour by more than ``threshold``."""
+    """Return a Bx1xHxW mask of pixels that differ from a 4-neighbour by more than ``threshold``.
+
+    Used by helpers.training.train_mini_sd (no notebook calls it).
+    """
     padded = torch.nn.functional.pad(images, (1, 1, 1, 1), mode="replicate")
     centre = padded[:, :, 1:-1, 1:-1]
     diffs = [(centre - padded[:, :, 1 + dy:padded.shape[2] - 1 + dy,
@@ -110,7 +116,10 @@ def edge_mask(images: torch.Tensor, threshold: float = 0.1) -> torch.Tensor:
 
 
 def train_vae(cfg: TrainConfig, data, accelerator, work: Path):
-    """Train the AutoencoderKL (stage 1); return it and the stage's info."""
+    """Train the AutoencoderKL (stage 1); return it and the stage's info.
+
+    Used by helpers.training.train_mini_sd (no notebook calls it).
+    """
     vae = build_vae(cfg.model)
     stage = Stage(accelerator, work, "vae")
     if (info := stage.finished()) is not None and info["steps"] >= cfg.vae_steps:
@@ -155,7 +164,10 @@ def train_vae(cfg: TrainConfig, data, accelerator, work: Path):
 
 
 def train_unet(cfg: TrainConfig, data, vae, tokenizer, accelerator, work: Path):
-    """Train the text encoder and UNet together on VAE latents (stage 2); return them and info."""
+    """Train the text encoder and UNet together on VAE latents (stage 2); return them and info.
+
+    Used by helpers.training.train_mini_sd (no notebook calls it).
+    """
     from diffusers.training_utils import EMAModel
 
     stage = Stage(accelerator, work, "unet")
@@ -198,7 +210,10 @@ def train_unet(cfg: TrainConfig, data, vae, tokenizer, accelerator, work: Path):
 
 
 def train(cfg: TrainConfig, out: Path, work: Path) -> dict:
-    """Run both stages and write the pipeline to ``out``; return a summary dict."""
+    """Run both stages and write the pipeline to ``out``; return a summary dict.
+
+    Used by helpers.training.train_mini_sd (no notebook calls it).
+    """
     from helpers.shapes import all_shapes
     from helpers.shapes.dataset import ShapesDataset
 
@@ -227,7 +242,10 @@ def train(cfg: TrainConfig, out: Path, work: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    """Parse the command line and train. Introduced in 04_inside_stable_diffusion."""
+    """Parse the command line and train.
+
+    Used by python -m helpers.training.train_mini_sd (no notebook calls it).
+    """
     from helpers.core.config import BUNDLED_MODEL_DIR, REPO_ROOT
 
     command = CommandLine(__doc__.split("\n")[0], PRESETS, out=BUNDLED_MODEL_DIR,

@@ -44,6 +44,7 @@ def word_merges(words: Iterable[str]) -> list[tuple[str, str]]:
     Merges learned word by word can collide (``re`` from "red" would split
     "green"), so merges are added only when a word is stuck: a merge appended last
     has the lowest priority and cannot change how an already-finished word splits.
+    Used by helpers.training.word_tokenizer (no notebook calls it).
     """
     merges: list[tuple[str, str]] = []
     ranks: dict[tuple[str, str], int] = {}
@@ -66,7 +67,7 @@ def build_tokenizer(words: Iterable[str], model_max_length: int):
 
     The vocabulary holds the two special tokens, every lowercase letter and digit
     (with and without the end-of-word mark) and every merge result.
-    Introduced in 04_inside_stable_diffusion.
+    Used by helpers.training.mini_sd (no notebook calls it).
     """
     from transformers import CLIPTokenizer
 
