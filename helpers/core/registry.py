@@ -27,12 +27,10 @@ class ModelEntry:
     pipeline_class: str  # diffusers class used to load it
     tasks: tuple[str, ...]
     licence: str
-    gated: bool = False
     has_fp16_variant: bool = False
     dtype: str = "float16"  # recommended on a GPU; a CPU always uses float32
     steps: int = 30
     guidance: float = 7.5
-    mirrors: tuple[str, ...] = ()  # other hub ids with the same files
     probe_file: str = "model_index.json"  # a file whose presence in the cache means "cached"
     local_dir: str | None = None  # path of a bundled model
     notes: str = ""
@@ -178,13 +176,8 @@ def get_model(key: str) -> ModelEntry:
 
 
 def hub_ids() -> list[str]:
-    """Return every hub id in the registry, mirrors included.
+    """Return every hub id in the registry.
 
     Used only by tests/test_models.py (no notebook, helper or tool calls it).
     """
-    ids: list[str] = []
-    for entry in REGISTRY.values():
-        if entry.hub_id:
-            ids.append(entry.hub_id)
-        ids.extend(entry.mirrors)
-    return ids
+    return [entry.hub_id for entry in REGISTRY.values() if entry.hub_id]
