@@ -58,7 +58,7 @@ def test_each_checker_is_tagged_with_and_called_in_its_notebook():
         for name in checkers_of(module):
             doc = inspect.getdoc(getattr(checks, name))
             assert doc.startswith("Return a true Verdict"), name
-            assert doc.endswith(f"Introduced in {stem}."), f"{name} is in checks/{module}.py"
+            assert doc.endswith(f"Used in {stem}."), f"{name} is in checks/{module}.py"  # tools/provenance.py
             assert f"helpers.checks.{name}(" in source, f"{stem} never calls {name}"
 
 
