@@ -28,7 +28,7 @@ gets the right one ("42가", "all은"); ``brief(value)`` names a student's value
 
     @checker
     def check_double(fn):
-        '''Return a true Verdict if ``fn(x)`` is 2 * x. Introduced in NN_notebook.'''
+        '''Return a true Verdict if ``fn(x)`` is 2 * x. Used in NN_notebook.'''
         for x in (0, 3, -2):
             got = as_number(call(fn, x))
             expect(got == 2 * x, f"x = {with_particle(x, '이면/면')} "
