@@ -27,7 +27,7 @@ from conftest import (
     snapshot_dir,
 )
 from helpers.gpu_budget.counting import Call, WorkLog, count_work, source_key
-from helpers.gpu_budget.cuda_only import HAND_COUNTED, cuda_only_calls, source_hash
+from helpers.gpu_budget.cuda_only import HAND_COUNTED, cuda_only_calls, cuda_only_cells, source_hash
 from helpers.gpu_budget.estimate import (
     BUDGET_GIB,
     BUDGET_SECONDS,
@@ -263,13 +263,6 @@ def run_counted_full_mode(name: str, cache: Path, monkeypatch) -> WorkLog:
         run_with_real_backend(f"{name}.ipynb", monkeypatch)
     log.calls += cuda_only_calls(name, tuple(log.loaded))  # cells the CPU run skips, counted by hand
     return log
-
-
-def cuda_only_cells(name: str) -> dict[str, str]:
-    """Return {cell id: source} of notebook ``name``'s cells with a branch that runs only on a CUDA GPU."""
-    cells = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text())["cells"]
-    return {c["id"]: "".join(c["source"]) for c in cells
-            if c["cell_type"] == "code" and 'device.type == "cuda"' in "".join(c["source"])}
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)

@@ -42,17 +42,6 @@ def run_counts(notebooks: list[str], costs: str | None) -> int:
     return subprocess.run(command, cwd=REPO_ROOT, env=env).returncode
 
 
-def cuda_only_cells(name: str) -> list[str]:
-    """Return the ids of notebook ``name``'s code cells with a branch that runs only on a CUDA GPU.
-
-    The counting run is on the CPU, so those branches never run there: their calls are written out by
-    hand in helpers/gpu_budget/cuda_only.py and added to the count; the JSON names the cells.
-    """
-    nb = json.loads((REPO_ROOT / "notebooks" / f"{name}.ipynb").read_text())
-    return [c.get("id", "?") for c in nb["cells"] if c["cell_type"] == "code"
-            and 'device.type == "cuda"' in "".join(c["source"])]
-
-
 def collect(costs_path: Path) -> dict:
     """Return tools/gpu_budget.json's contents updated with every count in build/gpu_budget/.
 
@@ -61,6 +50,7 @@ def collect(costs_path: Path) -> dict:
     """
     sys.path.insert(0, str(REPO_ROOT))
     from helpers.gpu_budget.counting import WorkLog
+    from helpers.gpu_budget.cuda_only import cuda_only_cells
     from helpers.gpu_budget.estimate import estimate, load_costs
 
     record = json.loads(BUDGET_JSON.read_text()) if BUDGET_JSON.exists() else {}
@@ -81,7 +71,7 @@ def collect(costs_path: Path) -> dict:
             "counted": f"{count.get('counted_on', '?')}, full mode, tiny stand-ins for SD 1.5, "
                        f"counting took {count['counted_in_s']} s",
             "costs": costs.get("measured", costs["method"][:80]),
-            "cuda_only_cells": cuda_only_cells(count["notebook"]),
+            "cuda_only_cells": list(cuda_only_cells(count["notebook"])),  # counted by hand
         }
     return dict(sorted(record.items()))
 

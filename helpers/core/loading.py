@@ -183,7 +183,14 @@ def default_batch(pipe: Any, width: int | None = None, height: int | None = None
     Used by helpers.core.generate (no notebook calls it).
     """
     side = picture_side(pipe)
-    pixels = (width or side) * (height or side)
+    return batch_for_pixels((width or side) * (height or side))
+
+
+def batch_for_pixels(pixels: int) -> int:
+    """Return how many pictures of ``pixels`` pixels fit one call: the rule ``default_batch`` applies.
+
+    Used by helpers.core.loading, helpers.gpu_budget.counting (no notebook calls it).
+    """
     return max(1, min(MAX_BATCH, PIXELS_PER_CALL // pixels))
 
 

@@ -298,7 +298,7 @@ def count_work() -> Iterator[WorkLog]:
             scale, side = int(getattr(pipe, "vae_scale_factor", 8)), picture_side(pipe)
             pixels = (tags.sd_side((width or side) // scale, key, latent=True)
                       * tags.sd_side((height or side) // scale, key, latent=True))
-            return max(1, min(loading.MAX_BATCH, loading.PIXELS_PER_CALL // pixels))
+            return loading.batch_for_pixels(pixels)
         return default_batch
 
     patch(loading, "default_batch", sd_default_batch)

@@ -10,15 +10,31 @@ listed or its source no longer matches the hash (then read the cell again and fi
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from helpers.core.config import REPO_ROOT
 from helpers.core.registry import REGISTRY
 from helpers.gpu_budget.counting import SD_SIDE, Call
 from helpers.gpu_budget.estimate import FLOAT32_SUFFIX
 
 #: ``helpers.time_per_image`` makes one untimed warm-up call and then ``repeats`` (1 by default) timed ones.
 TIMING_CALLS = 2
+
+
+#: What marks a branch that runs only on a CUDA GPU in a notebook cell.
+CUDA_ONLY_MARK = 'device.type == "cuda"'
+
+
+def cuda_only_cells(name: str) -> dict[str, str]:
+    """Return {cell id: source} of notebook ``name``'s code cells with a branch that runs only on CUDA.
+
+    Used by tools/gpu_budget.py (no notebook calls it).
+    """
+    cells = json.loads((REPO_ROOT / "notebooks" / f"{name}.ipynb").read_text())["cells"]
+    sources = {c.get("id", "?"): "".join(c["source"]) for c in cells if c["cell_type"] == "code"}
+    return {cell: source for cell, source in sources.items() if CUDA_ONLY_MARK in source}
 
 
 def source_hash(source: str) -> str:
