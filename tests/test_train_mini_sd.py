@@ -5,7 +5,7 @@ import json
 import torch
 from transformers import CLIPTokenizer
 
-from helpers.training.mini_sd import CAPTION_WORDS, MiniSDConfig, build_tokenizer
+from helpers.training.mini_sd import TOKENIZER_WORDS, MiniSDConfig, build_tokenizer
 from helpers.training.train_mini_sd import main
 from helpers.training.word_tokenizer import build_tokenizer as build_word_tokenizer
 from helpers.training.word_tokenizer import word_merges
@@ -13,7 +13,7 @@ from helpers.training.word_tokenizer import word_merges
 
 def test_every_caption_word_is_one_token_and_other_words_still_tokenize(tmp_path):
     tokenizer = build_tokenizer(MiniSDConfig())
-    for word in CAPTION_WORDS:
+    for word in TOKENIZER_WORDS:
         assert len(tokenizer.tokenize(word)) == 1, (word, tokenizer.tokenize(word))
     assert len(tokenizer.tokenize("hexagon")) > 1
     ids = tokenizer("a large red circle at the center on a blue background").input_ids
@@ -22,6 +22,19 @@ def test_every_caption_word_is_one_token_and_other_words_still_tokenize(tmp_path
     again = CLIPTokenizer.from_pretrained(tmp_path)
     assert again("a red person").input_ids == tokenizer("a red person").input_ids
     assert again.model_max_length == MiniSDConfig().max_length
+
+
+def test_korean_caption_words_are_one_token_each_and_other_hangul_is_not_lost():
+    # CLIP's BPE sees UTF-8 bytes: a Hangul syllable is three byte characters, so Korean words
+    # need merges over bytes, and an unknown word must fall back to bytes, never to the unknown
+    # token (which would make a Korean prompt silently the empty prompt).
+    tokenizer = build_tokenizer(MiniSDConfig())
+    ids = tokenizer("파란 배경 가운데에 큰 빨간 원").input_ids
+    assert len(ids) == 6 + 2
+    assert tokenizer.decode(ids, skip_special_tokens=True) == "파란 배경 가운데에 큰 빨간 원"
+    unknown = tokenizer("육각형").input_ids[1:-1]
+    assert len(unknown) > 1 and tokenizer.eos_token_id not in unknown
+    assert tokenizer.decode(tokenizer("육각형").input_ids, skip_special_tokens=True) == "육각형"
 
 
 def test_merges_do_not_collide_across_words():
@@ -72,3 +85,21 @@ def test_edge_mask_marks_only_edges():
     assert mask[32, 32] == 0 and mask[0, 0] == 0
     assert 0 < mask.sum() < 0.2 * 64 * 64
     assert mask[32, 15:18].sum() >= 1  # the left edge at x = (0.5 - 0.26) * 64 = 15.4
+
+
+def test_random_crops_are_on_the_latent_grid_and_bad_sides_are_refused():
+    import pytest
+
+    from helpers.training.train_mini_sd import random_crops
+
+    images = torch.arange(2 * 3 * 64 * 64, dtype=torch.float32).reshape(2, 3, 64, 64)
+    crops = random_crops(images, 32, grid=8, generator=torch.Generator().manual_seed(0))
+    assert crops.shape == (2, 3, 32, 32)
+    for img, crop in zip(images, crops, strict=True):
+        y, x = divmod(int(crop[0, 0, 0]) % (64 * 64), 64)
+        assert y % 8 == 0 and x % 8 == 0
+        assert torch.equal(crop, img[:, y:y + 32, x:x + 32])
+    with pytest.raises(ValueError, match="multiple of 8"):
+        random_crops(images, 30, grid=8)
+    with pytest.raises(ValueError, match="fit"):
+        random_crops(images, 72, grid=8)

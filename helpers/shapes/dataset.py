@@ -20,7 +20,8 @@ class ShapesDataset(Dataset):
 
     Yields ``(image, caption, attributes, keypoints)``: a 3xHxW tensor in [-1, 1],
     a caption (full, partial or empty, drawn at random each time unless
-    ``captions="full"``), the attributes as a dict of strings (people have shape
+    ``captions="full"``; a share ``korean_share`` of the shapes' random captions in
+    Korean), the attributes as a dict of strings (people have shape
     "person" and empty size and position) and an (18, 2) keypoint tensor (NaN for
     shapes). Pictures are rendered once, at construction.
     Used in 01_gan_vae_recap, 03_reverse_diffusion.
@@ -28,7 +29,7 @@ class ShapesDataset(Dataset):
 
     def __init__(self, size: int = 64, people: int = 0, shapes: list[Shape] | None = None,
                  captions: str = "random", empty_prob: float = 0.1, full_prob: float = 0.5,
-                 seed: int = 0) -> None:
+                 seed: int = 0, korean_share: float = 0.0) -> None:
         if captions not in ("random", "full"):
             raise ValueError(f"captions must be 'random' or 'full', got {captions!r}")
         rng = random.Random(seed)
@@ -39,6 +40,7 @@ class ShapesDataset(Dataset):
         self.size = size
         self.captions = captions
         self.empty_prob, self.full_prob = empty_prob, full_prob
+        self.korean_share = korean_share
         self.rng = random.Random(seed + 1)
         self.images = torch.stack([image_to_tensor(self.render(i)) for i in range(len(self))])
 
@@ -69,7 +71,8 @@ class ShapesDataset(Dataset):
         item = self.items[index]
         if self.captions == "full":
             return person_caption(item) if isinstance(item, Person) else caption(item)
-        return random_caption(item, self.rng, self.empty_prob, self.full_prob)
+        return random_caption(item, self.rng, self.empty_prob, self.full_prob,
+                              self.korean_share)
 
     def keypoints(self, index: int) -> torch.Tensor:
         """Return item ``index``'s (18, 2) keypoints, or NaNs for a shape."""

@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from helpers.shapes import ATTRIBUTES, COLORS, PALETTE, POSITIONS, parse_caption, parse_two_caption
+from helpers.shapes.korean import is_korean, parse_korean_caption
 from helpers.shapes.people import person_mask
 
 _PALETTE_ARRAY = np.array([PALETTE[c] for c in COLORS], dtype=np.float32)
@@ -207,7 +208,7 @@ def adherence(prompts: Sequence[str], images: Sequence) -> dict[str, float]:
     Each attribute's accuracy is over the prompts that name it; "all" is the share
     of pictures with every named attribute right. Person prompts score colour and
     background; two-object prompts score each object's shape and colour and the
-    background.
+    background. Korean one-object prompts (``helpers.shapes.korean``) are scored like English ones.
     Used in 00_setup_check, 04_inside_stable_diffusion, 05_running_stable_diffusion,
     06_prompt_engineering, 07_failure_cases, 09_editing_and_personalization,
     10_responsible_generation.
@@ -241,7 +242,7 @@ def _checks(prompt: str, image) -> dict[str, bool]:
         if "background" in named_right:
             checks["background"] = got_left["background"] == named_right["background"]
         return checks
-    named = parse_caption(prompt)
+    named = parse_korean_caption(prompt) if is_korean(prompt) else parse_caption(prompt)
     if named["shape"] == "person":
         got = read_person(image)
         return {name: got[name] == named[name] for name in ("color", "background") if name in named}

@@ -5,8 +5,9 @@
 
 The benchmark generates pictures for random full captions (not chosen by hand),
 reads them back with ``helpers.shapes.reader`` and prints adherence per attribute and
-"all" over a grid of guidance scales and DDIM step counts; then people, partial
-prompts (variety), speed at batch 32 and peak memory.
+"all" over a grid of guidance scales and DDIM step counts; then the same objects captioned in
+Korean, how close the pictures are to clean renders (``helpers.training.fidelity``), people,
+partial prompts (variety), speed at batch 32 and peak memory.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ import torch
 from helpers.core.generate import generate
 from helpers.shapes import OPTIONAL_ATTRIBUTES, parse_caption
 from helpers.shapes.captions import random_captions  # 05 and 10 import it from here until they move
+from helpers.shapes.captions import random_korean_captions
 from helpers.shapes.people import keypoints, person_caption, person_mask, random_person
 from helpers.shapes.reader import adherence, largest_component_share, read, read_person
+from helpers.training.fidelity import fidelity_report
 from helpers.training.mini_sd import RECOMMENDED_GUIDANCE, RECOMMENDED_STEPS
 from helpers.training.model_card import format_grid, write_card
 
@@ -129,9 +132,20 @@ def benchmark(pipe, n: int = 200, guidances: Sequence[float] = (1.0, 3.0, 5.0, 7
         images = generate(pipe, prompts, steps=s, guidance=g)
         grid.append({"guidance": g, "steps": s, **adherence(prompts, images),
                      "seconds": round(time.perf_counter() - began, 1)})
+    english = {(row["steps"], row["guidance"]): row for row in grid}
+    languages = []
+    for s in tqdm(steps, desc="Korean captions", disable=not progress):
+        images = generate(pipe, random_korean_captions(n), steps=s, guidance=RECOMMENDED_GUIDANCE)
+        korean = adherence(random_korean_captions(n), images)
+        languages.append({"steps": s, "guidance": RECOMMENDED_GUIDANCE,
+                          "english_all": english[(s, RECOMMENDED_GUIDANCE)]["all"]
+                          if (s, RECOMMENDED_GUIDANCE) in english else None,
+                          "korean": korean})
     return {
         "captions": n,
         "grid": grid,
+        "languages": languages,
+        "fidelity": fidelity_report(pipe),
         "people": person_report(pipe),
         "variety": variety_report(pipe),
         "speed": speed_report(pipe),

@@ -10,12 +10,16 @@ from dataclasses import dataclass
 
 from helpers.core.registry import REGISTRY
 from helpers.shapes import COLORS, POSITIONS, SHAPES, SIZES
+from helpers.shapes.korean import korean_caption_words
 
-# Every word of the caption grammar, for the tokenizer.
+# Every word of the English caption grammar.
 CAPTION_WORDS: tuple[str, ...] = tuple(sorted(
     {"a", "at", "the", "on", "and", "background", "person"}
     | set(COLORS) | set(SHAPES) | set(SIZES) | set(POSITIONS)
 ))
+# The tokenizer's whole words: English and Korean (a model trained with ``korean_share`` 0
+# simply never sees the Korean ones).
+TOKENIZER_WORDS: tuple[str, ...] = tuple(sorted(set(CAPTION_WORDS) | set(korean_caption_words())))
 
 # How the bundled model is meant to be sampled: the registry's entry is the one source.
 RECOMMENDED_STEPS: int = REGISTRY["mini-sd"].steps
@@ -39,7 +43,7 @@ class MiniSDConfig:
     vae_channels: tuple[int, ...] = (16, 32, 64, 64)
     vae_layers: int = 1
     vae_groups: int = 16
-    latent_channels: int = 4
+    latent_channels: int = 8
     text_hidden: int = 64
     text_layers: int = 2
     text_heads: int = 4
@@ -56,7 +60,7 @@ def build_tokenizer(config: MiniSDConfig):
     """
     from helpers.training.word_tokenizer import build_tokenizer as build
 
-    return build(CAPTION_WORDS, model_max_length=config.max_length)
+    return build(TOKENIZER_WORDS, model_max_length=config.max_length)
 
 
 def build_vae(config: MiniSDConfig):

@@ -49,6 +49,36 @@ def format_grid(grid: Sequence[dict]) -> str:
     return "\n".join(lines)
 
 
+def _language_table(evaluation: dict) -> str:
+    """Return the English-vs-Korean adherence table, or a line saying it was not measured."""
+    rows = evaluation.get("languages")
+    if not rows:
+        return "Korean captions: not measured (this model was trained on English captions only)."
+    lines = ["The same objects captioned in Korean (`파란 배경 가운데에 큰 빨간 원`), guidance "
+             f"{rows[0]['guidance']:g}:", "",
+             "| steps | English \"all\" | Korean \"all\" | Korean shape | size | color | position "
+             "| background |", "|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        ko = row["korean"]
+        lines.append(f"| {row['steps']} | {row['english_all']:.3f} | {ko['all']:.3f} | "
+                     + " | ".join(f"{ko[a]:.3f}" for a in ATTRIBUTES) + " |")
+    return "\n".join(lines)
+
+
+def _fidelity_lines(evaluation: dict) -> str:
+    """Return the fidelity table (pictures against clean renders), or a line saying it is missing."""
+    f = evaluation.get("fidelity")
+    if not f:
+        return "Fidelity to clean renders: not measured."
+    return (f"How far the pictures are from the clean render of what they show (mean absolute error "
+            f"per pixel on the 0-255 scale; `helpers.training.fidelity`):\n\n"
+            "| pictures | error /255 |\n|---|---|\n"
+            f"| generated, read right ({f['read_right']} of {f['captions']} random full captions, "
+            f"{f['steps']} steps, guidance {f['guidance']:g}) | {f['generated_vs_render']:.2f} |\n"
+            f"| the VAE's own round trip of 32 renders | {f['vae_round_trip']:.2f} |\n"
+            f"| the training pictures | {f['training_pictures']:.2f} |")
+
+
 def render_card(folder: Path) -> str:
     """Return the Markdown model card for the model in ``folder``.
 
@@ -63,6 +93,14 @@ def render_card(folder: Path) -> str:
                if r["steps"] == RECOMMENDED_STEPS and r["guidance"] == RECOMMENDED_GUIDANCE)
     people = evaluation["people"]
     speed = evaluation["speed"]
+    languages = _language_table(evaluation)
+    fidelity = _fidelity_lines(evaluation)
+    vae_loss = "L1" if cfg.get("vae_loss", "mse") == "l1" else "MSE"
+    korean_share = cfg.get("korean_share", 0.0)
+    languages_line = (f"; {korean_share:.0%} of the shapes' captions in Korean (`{{background}} 배경 "
+                      f"{{position}}에 {{size}} {{color}} {{shape}}`, docs/shapes-world.md), people's in English"
+                      if korean_share else "; English only")
+    knows = "in English and Korean" if korean_share else "in English"
     variety_rows = "\n".join(
         f"| {row['prompt']} | " + " | ".join(
             str(row.get(name, "named")) for name in ("size", "color", "position", "background"))
@@ -117,9 +155,9 @@ Folder size: {_folder_size_mb(folder):.1f} MB, safetensors only.
   rendered at {model['image_size']} px; people are {cfg['people_share']:.0%} of each batch. No two-object pictures (the
   failure-case lesson measures what the model does with them).
 - Captions drawn afresh each step: {cfg['full_prob']:.0%} full, {1 - cfg['full_prob'] - cfg['empty_prob']:.0%} partial (each optional attribute
-  dropped with probability 1/2), {cfg['empty_prob']:.0%} empty (for classifier-free guidance).
-- Stage 1, VAE: {cfg['vae_steps']} steps at batch {cfg['vae_batch']}, AdamW lr {cfg['vae_lr']}, MSE + {cfg['kl_weight']:g}·KL;
-  from step {cfg['edge_weight_from']} on, edge pixels weigh {cfg['edge_weight']:g}× in the MSE (plain MSE left small squares and
+  dropped with probability 1/2), {cfg['empty_prob']:.0%} empty (for classifier-free guidance){languages_line}.
+- Stage 1, VAE: {cfg['vae_steps']} steps at batch {cfg['vae_batch']}, AdamW lr {cfg['vae_lr']}, {vae_loss} + {cfg['kl_weight']:g}·KL;
+  from step {cfg['edge_weight_from']} on, edge pixels weigh {cfg['edge_weight']:g}× in the pixel loss (a plain mean left small squares and
   triangles rounded); final MSE {training['vae']['final_mse']:.4f} (pixels in [-1, 1]).
 - Stage 2, text encoder + UNet together: {cfg['unet_steps']} steps at batch {cfg['unet_batch']}, AdamW lr {cfg['unet_lr']} with
   warm-up and cosine decay, min-SNR-{cfg['min_snr_gamma']:g} loss weighting, EMA {cfg['ema_decay']} (the EMA weights are shipped).
@@ -143,6 +181,10 @@ every attribute {min(rec[a] for a in ('shape', 'size', 'color', 'position', 'bac
 
 {format_grid(evaluation['grid'])}
 
+{languages}
+
+{fidelity}
+
 People (`a {{color}} person on a {{background}} background`, {people['n']} random poses): colour
 {people['color']:.3f}, background {people['background']:.3f}; {people['one_person_sized_object']:.3f} of the pictures read as one
 connected person-sized object.
@@ -159,8 +201,8 @@ Speed: {speed['images_per_second']} images per second at batch {speed['batch']},
 
 ## Limits
 
-It knows only the Shapes world's words; any other word is spelled out in letters and
-mostly ignored. It has never seen two objects in one picture. It is a teaching model,
+It knows only the Shapes world's words, {knows}; any other word is spelled out
+in letters (or UTF-8 bytes) and mostly ignored. It has never seen two objects in one picture. It is a teaching model,
 not an artist.
 """
 

@@ -59,7 +59,11 @@ class TrainConfig:
     people_share: float = 0.2
     empty_prob: float = 0.1
     full_prob: float = 0.5
-    vae_steps: int = 3000
+    korean_share: float = 0.5
+    vae_loss: str = "l1"
+    vae_steps: int = 4000
+    vae_crop: int | None = 32
+    vae_full_from: int = 3400
     vae_batch: int = 32
     vae_lr: float = 1e-3
     kl_weight: float = 1e-6
@@ -86,7 +90,7 @@ PRESETS: dict[str, TrainConfig] = {
                            text_layers=1, text_heads=2, unet_channels=(32, 32), unet_head_dim=8,
                            unet_groups=8),
         people=8, shapes_limit=32, vae_steps=3, vae_batch=4, unet_steps=3, unet_batch=4,
-        warmup=1, save_every=2, edge_weight_from=1, high_t_from=1,
+        warmup=1, save_every=2, edge_weight_from=1, high_t_from=1, vae_crop=16, vae_full_from=2,
     ),
 }
 
@@ -115,6 +119,24 @@ def edge_mask(images: torch.Tensor, threshold: float = 0.1) -> torch.Tensor:
     return (torch.stack(diffs).amax(dim=(0, 2)) > threshold).float().unsqueeze(1)
 
 
+def random_crops(images: torch.Tensor, side: int, grid: int,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+    """Return one random ``side``-pixel crop of each picture, its corner on a ``grid``-pixel grid.
+
+    The VAE is convolutional, so most of its training can see crops: a 32-pixel crop costs a
+    quarter of a 64-pixel picture. Corners on the latent grid (8 pixels for an 8x VAE) keep
+    each latent pixel covering the same kind of patch as in a whole picture.
+    Used by helpers.training.train_mini_sd (no notebook calls it).
+    """
+    batch, _, height, width = images.shape
+    if side > min(height, width) or side % grid:
+        raise ValueError(f"crop side {side} must be a multiple of {grid} and fit {height}x{width}")
+    ys = torch.randint(0, (height - side) // grid + 1, (batch,), generator=generator) * grid
+    xs = torch.randint(0, (width - side) // grid + 1, (batch,), generator=generator) * grid
+    return torch.stack([img[:, y:y + side, x:x + side]
+                        for img, y, x in zip(images, ys.tolist(), xs.tolist(), strict=True)])
+
+
 def train_vae(cfg: TrainConfig, data, accelerator, work: Path):
     """Train the AutoencoderKL (stage 1); return it and the stage's info.
 
@@ -131,21 +153,28 @@ def train_vae(cfg: TrainConfig, data, accelerator, work: Path):
     updates = Updates(params=list(vae.parameters()), optimizer=opt, scheduler=sched, clip=None)
     start = stage.resume()
     rng = random.Random(cfg.seed * 1000 + start)
+    crop_generator = torch.Generator().manual_seed(cfg.seed * 1000 + 3 + start)
     last = {"mse": float("nan")}
 
     def one_step(step: int) -> dict[str, float]:
         idx = _batch_indices(rng, data, cfg.vae_batch, cfg.people_share)
         x = data.images[idx].to(accelerator.device)
+        if cfg.vae_crop and step < cfg.vae_full_from:
+            x = random_crops(x, cfg.vae_crop, grid=2 ** (len(cfg.model.vae_channels) - 1),
+                             generator=crop_generator)
         posterior = vae.encode(x).latent_dist
         recon = vae.decode(posterior.sample()).sample
         mse = torch.nn.functional.mse_loss(recon, x)
+        # L1 (SD's autoencoder's pixel loss) keeps flat colours flat where MSE tolerates many
+        # small errors; "mse" is the first shipped model's loss.
+        error = (recon - x).abs() if cfg.vae_loss == "l1" else (recon - x) ** 2
         if step >= cfg.edge_weight_from:
-            # Most pixels are flat colour; the shape lives in the few edge pixels, where plain
-            # MSE leaves small triangles and squares rounded. Weight those pixels more.
+            # Most pixels are flat colour; the shape lives in the few edge pixels, where a plain
+            # mean leaves small triangles and squares rounded. Weight those pixels more.
             weight = 1.0 + (cfg.edge_weight - 1.0) * edge_mask(x)
-            recon_loss = (weight * (recon - x) ** 2).mean() / weight.mean()
+            recon_loss = (weight * error).mean() / weight.mean()
         else:
-            recon_loss = mse
+            recon_loss = error.mean()
         updates.step(accelerator, recon_loss + cfg.kl_weight * posterior.kl().mean())
         last["mse"] = mse.item()
         return last
@@ -223,7 +252,8 @@ def train(cfg: TrainConfig, out: Path, work: Path) -> dict:
     if cfg.shapes_limit is not None:
         shapes = random.Random(cfg.seed).sample(shapes, cfg.shapes_limit)
     data = ShapesDataset(size=cfg.model.image_size, people=cfg.people, shapes=shapes,
-                         empty_prob=cfg.empty_prob, full_prob=cfg.full_prob, seed=cfg.seed)
+                         empty_prob=cfg.empty_prob, full_prob=cfg.full_prob, seed=cfg.seed,
+                         korean_share=cfg.korean_share)
     accelerator.print(f"data: {len(shapes)} one-object pictures + {cfg.people} people "
                       f"at {cfg.model.image_size}px ({time.time() - began:.1f} s)")
     tokenizer = build_tokenizer(cfg.model)

@@ -2,8 +2,10 @@
 
 Stable Diffusion's tokenizer is CLIP's byte-pair encoder (BPE) with 49,408 tokens.
 The mini model needs the same class but only the Shapes world's words, so we
-write the merges ourselves: every caption word becomes exactly one token, and any
-other word (``hexagon``) still tokenizes, into letters.
+write the merges ourselves: every caption word, English or Korean, becomes exactly one
+token, and any other word (``hexagon``, ``육각형``) still tokenizes, into letters or bytes.
+CLIP's BPE works on UTF-8 bytes, each shown as one printable character (``bytes_to_unicode``):
+an ASCII letter is itself, a Hangul syllable is three such characters.
 """
 
 from __future__ import annotations
@@ -13,6 +15,32 @@ from collections.abc import Iterable
 
 BOS, EOS = "<|startoftext|>", "<|endoftext|>"
 END = "</w>"
+
+
+def bytes_to_unicode() -> dict[int, str]:
+    """Return CLIP's (and GPT-2's) map from each byte to the printable character standing for it.
+
+    Used by helpers.training.word_tokenizer (no notebook calls it).
+    """
+    printable = (list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
+                 + list(range(ord("®"), ord("ÿ") + 1)))
+    chars = printable[:]
+    extra = 0
+    for byte in range(256):
+        if byte not in printable:
+            printable.append(byte)
+            chars.append(256 + extra)
+            extra += 1
+    return dict(zip(printable, map(chr, chars), strict=True))
+
+
+def as_bytes(word: str) -> str:
+    """Return ``word`` the way CLIP's BPE sees it: one character per UTF-8 byte.
+
+    Used by helpers.training.word_tokenizer (no notebook calls it).
+    """
+    table = bytes_to_unicode()
+    return "".join(table[b] for b in word.encode("utf-8"))
 
 
 def _bpe(word: str, ranks: dict[tuple[str, str], int]) -> list[str]:
@@ -48,7 +76,7 @@ def word_merges(words: Iterable[str]) -> list[tuple[str, str]]:
     """
     merges: list[tuple[str, str]] = []
     ranks: dict[tuple[str, str], int] = {}
-    todo = sorted({w.lower() for w in words if w})
+    todo = sorted({as_bytes(w.lower()) for w in words if w})
     while True:
         added = False
         for word in todo:
@@ -65,15 +93,16 @@ def word_merges(words: Iterable[str]) -> list[tuple[str, str]]:
 def build_tokenizer(words: Iterable[str], model_max_length: int):
     """Return a ``transformers.CLIPTokenizer`` covering ``words`` as single tokens.
 
-    The vocabulary holds the two special tokens, every lowercase letter and digit
-    (with and without the end-of-word mark) and every merge result.
+    The vocabulary holds the two special tokens, every byte's character (with and without
+    the end-of-word mark; lowercase letters and digits first) and every merge result.
     Used by helpers.training.mini_sd (no notebook calls it).
     """
     from transformers import CLIPTokenizer
 
     merges = word_merges(words)
     vocab: dict[str, int] = {}
-    base = list(string.ascii_lowercase + string.digits + ".,!?'-")
+    base = list(string.ascii_lowercase + string.digits + ".,!?'-") + sorted(
+        set(bytes_to_unicode().values()) - set(string.ascii_uppercase))
     for token in [*base, *(c + END for c in base), *(a + b for a, b in merges), BOS, EOS]:
         vocab.setdefault(token, len(vocab))
     return CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=model_max_length,
