@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -65,3 +67,22 @@ def test_command_line_applies_only_the_flags_given(tmp_path):
     assert PRESETS["tiny"].steps == 3  # the preset itself is untouched
     assert args.out == tmp_path / "out" and args.work == tmp_path / "work"
     assert command.config(command.parser().parse_args(["--threads", "2"])).threads == 2
+
+
+def test_a_stage_resumed_with_more_steps_says_it_was_extended(tmp_path):
+    from accelerate import Accelerator
+
+    from helpers.training.loop import Stage, run_steps
+
+    model = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    accelerator = Accelerator(cpu=True)
+    model, optimizer = accelerator.prepare(model, optimizer)
+    first = Stage(accelerator, tmp_path, "vae")
+    run_steps(first, start=first.resume(), steps=4, save_every=2, desc="t", step=lambda i: {})
+    assert json.loads((first.ckpt / "step.json").read_text())["planned"] == 4
+    again = Stage(accelerator, tmp_path, "vae")
+    start = again.resume()
+    assert start == 4 and again.extended(start, 4) == {}
+    assert again.extended(start, 6) == {"extended_from": 4, "at_step": 4}
+    assert Stage(accelerator, tmp_path / "fresh", "vae").extended(0, 6) == {}

@@ -56,6 +56,7 @@ class Stage:
 
         self.began = time.time()
         self.earlier_seconds = 0.0
+        self.planned_before: int | None = None  # the step count the resumed checkpoint's run planned
 
     def resume(self) -> int:
         """Load the last checkpoint if there is one; return the step to start from."""
@@ -63,6 +64,7 @@ class Stage:
             self.accelerator.load_state(str(self.ckpt))
             saved = json.loads((self.ckpt / "step.json").read_text())
             self.earlier_seconds = saved.get("seconds", 0.0)
+            self.planned_before = saved.get("planned")
             self.accelerator.print(f"resuming {self.dir.name} from step {saved['step']}")
             return saved["step"]
         return 0
@@ -71,13 +73,21 @@ class Stage:
         """Return the stage's wall time so far, over every run that trained it."""
         return round(self.earlier_seconds + time.time() - self.began, 1)
 
-    def save(self, step: int) -> None:
-        """Save a checkpoint of every prepared object, with the step and the wall time so far."""
+    def save(self, step: int, planned: int | None = None) -> None:
+        """Save a checkpoint of every prepared object, with the step, the run's planned step count
+        and the wall time so far."""
         self.accelerator.wait_for_everyone()
         if self.accelerator.is_main_process:
             self.accelerator.save_state(str(self.ckpt))
             (self.ckpt / "step.json").write_text(
-                json.dumps({"step": step, "seconds": self.seconds()}))
+                json.dumps({"step": step, "seconds": self.seconds(), "planned": planned}))
+
+    def extended(self, start: int, steps: int) -> dict:
+        """Return ``{"extended_from": n, "at_step": start}`` when this run resumed a checkpoint whose
+        run planned ``n`` != ``steps`` steps (its learning-rate schedule re-stretched there), else {}."""
+        if start and self.planned_before is not None and self.planned_before != steps:
+            return {"extended_from": self.planned_before, "at_step": start}
+        return {}
 
     def finish(self, info: dict) -> None:
         """Mark the stage done, writing ``info`` with the stage's wall time added."""
@@ -161,8 +171,8 @@ def run_steps(stage: Stage, *, start: int, steps: int, save_every: int, desc: st
         shown = step(i)
         bar.set_postfix({name: f"{value:.4f}" for name, value in shown.items()})
         if (i + 1) % save_every == 0 and i + 1 < steps:
-            stage.save(i + 1)
-    stage.save(steps)
+            stage.save(i + 1, planned=steps)
+    stage.save(steps, planned=steps)
 
 
 def training_noise_schedule(device):

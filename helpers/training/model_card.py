@@ -95,6 +95,10 @@ def render_card(folder: Path) -> str:
     speed = evaluation["speed"]
     languages = _language_table(evaluation)
     fidelity = _fidelity_lines(evaluation)
+    vae_ext = training["vae"].get("extended_from")
+    vae_extended = (f" (first planned for {vae_ext} steps and extended at step {training['vae']['at_step']}"
+                    ", where the cosine learning-rate schedule was re-stretched to the new length)"
+                    if vae_ext else "")
     vae_loss = "L1" if cfg.get("vae_loss", "mse") == "l1" else "MSE"
     korean_share = cfg.get("korean_share", 0.0)
     languages_line = (f"; {korean_share:.0%} of the shapes' captions in Korean (`{{background}} 배경 "
@@ -156,7 +160,7 @@ Folder size: {_folder_size_mb(folder):.1f} MB, safetensors only.
   failure-case lesson measures what the model does with them).
 - Captions drawn afresh each step: {cfg['full_prob']:.0%} full, {1 - cfg['full_prob'] - cfg['empty_prob']:.0%} partial (each optional attribute
   dropped with probability 1/2), {cfg['empty_prob']:.0%} empty (for classifier-free guidance){languages_line}.
-- Stage 1, VAE: {cfg['vae_steps']} steps at batch {cfg['vae_batch']}, AdamW lr {cfg['vae_lr']}, {vae_loss} + {cfg['kl_weight']:g}·KL;
+- Stage 1, VAE: {cfg['vae_steps']} steps{vae_extended} at batch {cfg['vae_batch']}, AdamW lr {cfg['vae_lr']}, {vae_loss} + {cfg['kl_weight']:g}·KL;
   from step {cfg['edge_weight_from']} on, edge pixels weigh {cfg['edge_weight']:g}× in the pixel loss (a plain mean left small squares and
   triangles rounded); final MSE {training['vae']['final_mse']:.4f} (pixels in [-1, 1]).
 - Stage 2, text encoder + UNet together: {cfg['unet_steps']} steps at batch {cfg['unet_batch']}, AdamW lr {cfg['unet_lr']} with

@@ -61,7 +61,7 @@ class TrainConfig:
     full_prob: float = 0.5
     korean_share: float = 0.5
     vae_loss: str = "l1"
-    vae_steps: int = 4000
+    vae_steps: int = 5000
     vae_crop: int | None = 32
     vae_full_from: int = 3400
     vae_batch: int = 32
@@ -182,7 +182,8 @@ def train_vae(cfg: TrainConfig, data, accelerator, work: Path):
     run_steps(stage, start=start, steps=cfg.vae_steps, save_every=cfg.save_every, desc="VAE",
               step=one_step)
     vae = accelerator.unwrap_model(vae).eval()
-    info = {"steps": cfg.vae_steps, "final_mse": float(last["mse"])}
+    info = {"steps": cfg.vae_steps, "final_mse": float(last["mse"]),
+            **stage.extended(start, cfg.vae_steps)}
     if accelerator.is_main_process:
         vae.save_pretrained(stage.dir / "final")
     stage.finish(info)
