@@ -63,3 +63,15 @@ def test_warm_needs_the_cache_on(tmp_path):
 def test_unknown_notebook_names_say_which_exist():
     result = run("build", "99_nothing")
     assert result.returncode != 0 and "00_setup_check" in result.stderr
+
+
+def test_execute_adds_environment_and_cells_without_changing_the_notebook(tmp_path):
+    sys.path.insert(0, str(ROOT / "tools"))
+    from run_notebooks import execute
+
+    path = notebook(tmp_path / "a.ipynb", "import os\nvalue = os.environ['WORKBOOK_EXTRA']")
+    before = path.read_text()
+    nb, error = execute(path, fast=True, cache=False, timeout=60, env={"WORKBOOK_EXTRA": "42"},
+                        append=["print('appended', value)"])
+    assert error is None and path.read_text() == before
+    assert nb.cells[-1].outputs[0]["text"] == "appended 42\n"

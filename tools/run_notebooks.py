@@ -52,17 +52,21 @@ def notebooks(names: list[str] | None = None) -> list[Path]:
     return chosen
 
 
-def execute(path: Path, fast: bool, cache: bool, timeout: int,
-            log: Path | None = None) -> tuple[nbformat.NotebookNode, str | None]:
+def execute(path: Path, fast: bool, cache: bool, timeout: int, log: Path | None = None,
+            env: dict[str, str] | None = None,
+            append: list[str] | None = None) -> tuple[nbformat.NotebookNode, str | None]:
     """Return (executed notebook, error or None); the notebook keeps the outputs up to an error.
 
-    The kernel process's own stdout/stderr (not the cells' outputs) go to ``log`` if given.
+    The kernel process's own stdout/stderr (not the cells' outputs) go to ``log`` if given. ``env``
+    adds environment variables for the kernel; ``append`` adds code cells that run after the
+    notebook's own, in the same kernel (the notebook on disk is not changed).
     """
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     nb = nbformat.read(path, as_version=4)
-    env = {"WORKBOOK_FAST": "1" if fast else "0"}
+    nb.cells += [nbformat.v4.new_code_cell(code) for code in append or []]
+    env = {**(env or {}), "WORKBOOK_FAST": "1" if fast else "0"}
     if not cache:
         env["WORKBOOK_CACHE"] = "off"
     saved = {k: os.environ.get(k) for k in env}
