@@ -6,6 +6,8 @@
 #   make warm   run every notebook once so helpers.core.generate's disk cache holds its pictures
 #   make build  execute every notebook (full mode) into build/: .ipynb + .html handouts
 #               (make build FAST=1: the quick fast-mode run the tests use)
+#   make checkpoints  retrain what 01 and 03 load (data/checkpoints/): each notebook run from
+#               scratch in full mode, its own cells saving the weights; then the card
 # For maintainers:
 #   make colab-twin  Colab's package versions on Python 3.13 (constraints/colab.txt), the workbook
 #               installed as the Colab set-up cell does, then unit tests, notebooks, real-backend tests
@@ -24,7 +26,7 @@ LAB_ARGS ?=
 STAMP := $(VENV)/.installed
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: lab test pytest lint eval train-mini-sd train-controlnet eval-controlnet install install-dev clean-venv warm build browser colab-twin
+.PHONY: lab test pytest lint eval train-mini-sd train-controlnet eval-controlnet install install-dev clean-venv warm build browser colab-twin checkpoints
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -91,6 +93,13 @@ warm: $(STAMP)
 # is off here, so the handouts show real runs and real times.
 build: $(STAMP)
 	$(BIN)/python tools/run_notebooks.py build $(FAST_FLAG) $(NOTEBOOKS)
+
+# The checkpoints 01 and 03 load after their live training (tools/make_checkpoints.py): each notebook
+# runs top to bottom in full mode with WORKBOOK_FROM_SCRATCH=1 WORKBOOK_SAVE_CHECKPOINTS=1, so the
+# notebook's own training cells train the full length and save; then data/checkpoints/README.md is
+# written with the measured times and the scores the same run measured. NOTEBOOKS=03 for one.
+checkpoints: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python tools/make_checkpoints.py $(NOTEBOOKS)
 
 # The bundled model's benchmark (minutes): adherence grid, people, variety, speed, memory;
 # rewrites data/models/mini-sd/README.md and evaluation.json from what it measured.

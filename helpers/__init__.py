@@ -3,7 +3,8 @@
 ``import helpers`` is how every notebook starts; the names below are the short surface it uses,
 grouped by role. Each comes from a room of its own (README's "Layout" lists every module):
 
-- ``helpers.core``: plumbing (settings, device, the model registry, loading, generating, pictures)
+- ``helpers.core``: plumbing (settings, device, the model registry, loading, generating, pictures,
+  the notebooks' checkpoints)
 - ``helpers.shapes``: the Shapes world (render, captions, people, the reader, the dataset)
 - ``helpers.performance``, ``prompting``, ``control``, ``editing``, ``responsible``: lesson tools by topic
 - ``helpers.checks``: the exercise checkers; ``helpers.classroom``: presenter mode and widgets
@@ -13,8 +14,17 @@ Importing ``helpers`` only imports; nothing is downloaded, seeded or printed unt
 """
 # ruff: noqa: I001  (grouped by role, not sorted)
 
-# Plumbing: settings, device, registry, loading, generating, pictures
-from helpers.core.config import BUNDLED_MODEL_DIR, DATA_DIR, FAST, IN_COLAB, REPO_ROOT, REPO_URL
+# Plumbing: settings, checkpoints, device, registry, loading, generating, pictures
+from helpers.core.config import (
+    BUNDLED_MODEL_DIR,
+    DATA_DIR,
+    FAST,
+    IN_COLAB,
+    REPO_ROOT,
+    REPO_URL,
+    TRAIN_FROM_SCRATCH,
+)
+from helpers.core.checkpoints import load_checkpoint, save_checkpoint, use_checkpoint
 from helpers.core.device import default_dtype, hub_reachable, pick_device, seed_everything
 from helpers.core.environment_check import CheckRow, environment_report, format_report
 from helpers.core.generate import check_size, generate
@@ -70,6 +80,7 @@ from helpers.responsible.spectrum import log_spectrum, radial_profile  # 10
 __all__ = [
     # plumbing
     "BUNDLED_MODEL_DIR", "DATA_DIR", "FAST", "IN_COLAB", "REPO_ROOT", "REPO_URL",
+    "TRAIN_FROM_SCRATCH", "load_checkpoint", "save_checkpoint", "use_checkpoint",
     "default_dtype", "hub_reachable", "pick_device", "seed_everything", "setup",
     "CheckRow", "environment_report", "format_report",
     "check_size", "generate", "image_grid", "show_images", "show_table", "to_pil", "unknown_words",

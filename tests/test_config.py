@@ -1,4 +1,4 @@
-"""FAST, IN_COLAB and the data paths come from the environment, read once at import."""
+"""FAST, the checkpoint switches, IN_COLAB and the data paths come from the environment, read once."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ PROBE = (
     "from helpers.core import config\n"
     "print(json.dumps({'fast': config.FAST, 'colab': config.IN_COLAB,"
     " 'data': str(config.DATA_DIR), 'bundled': str(config.BUNDLED_MODEL_DIR),"
-    " 'url': config.REPO_URL}))"
+    " 'checkpoints': str(config.CHECKPOINT_DIR), 'scratch': config.TRAIN_FROM_SCRATCH,"
+    " 'save': config.SAVE_CHECKPOINTS, 'url': config.REPO_URL}))"
 )
 
 
@@ -34,6 +35,8 @@ def test_defaults():
     assert config["fast"] is False and config["colab"] is False
     assert config["data"] == str(ROOT / "data")
     assert config["bundled"] == str(ROOT / "data" / "models" / "mini-sd")
+    assert config["checkpoints"] == str(ROOT / "data" / "checkpoints")
+    assert config["scratch"] is False and config["save"] is False
     assert config["url"].startswith("https://github.com/")
 
 
@@ -43,8 +46,11 @@ def test_environment_overrides(tmp_path):
     )
     assert config["fast"] is True and config["url"] == "https://github.com/a/b"
     assert config["bundled"] == str(tmp_path / "models" / "mini-sd")
+    assert config["checkpoints"] == str(tmp_path / "checkpoints")
     assert _config(WORKBOOK_FAST="0")["fast"] is False
     assert _config(WORKBOOK_FAST="TRUE")["fast"] is True
+    switches = _config(WORKBOOK_FROM_SCRATCH="1", WORKBOOK_SAVE_CHECKPOINTS="yes")
+    assert switches["scratch"] is True and switches["save"] is True
 
 
 def test_in_colab_when_google_colab_is_loaded():

@@ -21,7 +21,8 @@ HEAD = [
 ]
 TAIL = [
     ("data/", "models/mini-sd/ and models/mini-controlnet-pose/ (the bundled models, diffusers folders "
-              "with their cards), sd15-architecture/, t4_costs.json, rehearsal_sd15.json"),
+              "with their cards), checkpoints/ (what 01 and 03 load after training live, with their "
+              "card), sd15-architecture/, t4_costs.json, rehearsal_sd15.json"),
     ("docs/", "shapes-world.md: the Shapes world's specification (palette, sizes, positions, people, "
               "captions)"),
     ("tests/", "unit tests (tiny random-weight pipelines; no network)"),
