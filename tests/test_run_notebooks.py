@@ -36,10 +36,12 @@ def test_build_writes_executed_notebooks_html_and_progress_lines(tmp_path):
     result = run("build", "--fast", str(good), str(bad), "--out", str(out))
     assert result.returncode == 1, result.stderr  # one notebook failed
     lines = result.stdout.splitlines()
-    assert any(line.startswith("[1/2] a_good: ok in ") and line.endswith(" s") for line in lines)
+    assert any(line.startswith("[1/2] a_good: ok in ") and ", torch threads: " in line
+               and "of the CPU" in line for line in lines)
     assert any(line.startswith("[2/2] b_bad: FAILED: ") and "ZeroDivisionError" in line for line in lines)
     assert lines[-1].startswith("build: 1/2 notebooks ok in ") and lines[-1].endswith("failed: b_bad")
     executed = nbformat.read(out / "a_good.ipynb", 4)
+    assert len(executed.cells) == 3  # the threads probe is not in the handout
     assert executed.cells[1].outputs[0]["text"] == "mode 1 off\n"  # fast mode, cache off
     assert "image/png" in executed.cells[2].outputs[0]["data"]
     html = (out / "a_good.html").read_text()
@@ -75,3 +77,35 @@ def test_execute_adds_environment_and_cells_without_changing_the_notebook(tmp_pa
                         append=["print('appended', value)"])
     assert error is None and path.read_text() == before
     assert nb.cells[-1].outputs[0]["text"] == "appended 42\n"
+
+
+def test_record_keeps_threads_and_how_quiet_the_machine_was(tmp_path, monkeypatch):
+    sys.path.insert(0, str(ROOT / "tools"))
+    import run_notebooks
+
+    monkeypatch.setattr(run_notebooks, "TIMINGS", tmp_path / "timings.json")
+    rows = [{"name": "a", "seconds": 12.4, "error": None, "torch_threads": 2, "others_share": 0.012},
+            {"name": "b", "seconds": 99.0, "error": None, "torch_threads": 1, "others_share": 0.4},
+            {"name": "c", "seconds": 5.0, "error": "boom", "torch_threads": 2, "others_share": 0.0}]
+    run_notebooks.record(rows, fast=False)
+    import json
+
+    data = json.loads((tmp_path / "timings.json").read_text())
+    assert set(data) == {"a", "b"}  # a failed run is not a time
+    assert data["a"]["cpu_full_s"] == 12 and data["a"]["cpu_full_torch_threads"] == 2
+    assert data["a"]["cpu_full_others_share"] == 0.012
+    assert "torch threads: 2" in data["a"]["cpu_full_measured"]
+    assert "(quiet)" in data["a"]["cpu_full_measured"]
+    assert "not quiet: an upper bound" in data["b"]["cpu_full_measured"]
+
+
+def test_the_threads_probe_is_read_and_removed():
+    sys.path.insert(0, str(ROOT / "tools"))
+    from run_notebooks import THREADS_PROBE, torch_threads
+
+    nb = nbformat.v4.new_notebook()
+    probe = nbformat.v4.new_code_cell(THREADS_PROBE)
+    probe.outputs = [nbformat.v4.new_output("stream", name="stdout", text="torch threads: 2\n")]
+    nb.cells = [nbformat.v4.new_code_cell("1"), probe]
+    assert torch_threads(nb) == 2 and len(nb.cells) == 1
+    assert torch_threads(nb) is None and len(nb.cells) == 1  # no probe: nothing removed
