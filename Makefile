@@ -51,8 +51,14 @@ test: $(STAMP_DEV) browser
 
 # Unit tests and every notebook, offline and in fast mode, generation cache off; pytest's exit 5
 # (nothing collected) fails like any other non-zero exit. -rs prints why a test was skipped.
+# pytest-xdist runs WORKERS processes (default: one per core), each with TEST_THREADS torch
+# threads, so that they do not fight over the cores; --dist loadscope keeps each notebook's cells,
+# and each test module, in one worker, in order. WORKERS=0 runs everything in this process.
+WORKERS ?= auto
+TEST_THREADS ?= 1
+XDIST := $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --dist loadscope)
 pytest:
-	@HF_HUB_OFFLINE=1 WORKBOOK_FAST=1 WORKBOOK_CACHE=off WORKBOOK_BROWSER_TEST=$(BROWSER) $(PYTEST) tests notebooks --nbval-lax --durations=15 -rs; \
+	@HF_HUB_OFFLINE=1 WORKBOOK_FAST=1 WORKBOOK_CACHE=off WORKBOOK_BROWSER_TEST=$(BROWSER) OMP_NUM_THREADS=$(TEST_THREADS) $(PYTEST) tests notebooks --nbval-lax $(XDIST) --durations=15 -rs; \
 	status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests (exit 5); that is a failure" >&2; fi; \
 	exit $$status

@@ -56,6 +56,7 @@ def test_pyproject_and_environment_list_the_same_packages():
         "tabulate",
         "nbval",
         "pytest",
+        "pytest-xdist",
         "ruff",
         "pre-commit",
         "nbstripout",

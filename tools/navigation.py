@@ -118,7 +118,7 @@ def how_measured(timings: dict) -> str:
     if not shares or any(share is None for share in shares):
         quiet = "some of them while other jobs shared the machine, so those are on the slow side"
     else:
-        quiet = (f"on a quiet machine (other processes used at most {max(shares):.1%} of the CPU "
+        quiet = (f"quiet (other processes used at most {max(shares):.1%} of the CPU "
                  "during each run)")
     said = (f"torch threads: {', '.join(map(str, threads))} (torch's default on a 2-core machine is 2)"
             if threads else "torch threads not recorded")
@@ -182,7 +182,7 @@ def readme_table(books: list[tuple[Path, nbformat.NotebookNode]]) -> str:
             "CPU times are wall times of `python tools/run_notebooks.py build [--fast] --record` "
             "(fast = `WORKBOOK_FAST=1`, the tests' mode; full = what a student runs) on the "
             f"project's 2-core machine, {how_measured(timings)} (conditions per notebook in "
-            "`tools/timings.json`; `tests/test_timings.py` holds every full mode to 5 minutes). No GPU was "
+            "`tools/timings.json`). No GPU was "
             "available to measure GPU times: the GPU column is an estimate for a notebook's full mode "
             "on a free Colab T4 (float16, 512 px), from `tools/gpu_budget.json`; see "
             "[How GPU times are estimated](#how-gpu-times-are-estimated).")
