@@ -127,6 +127,18 @@ def save_with_fp16_variant(model, folder: Path) -> None:
 
 
 @pytest.fixture(scope="session")
+def bundled_pipe():
+    """The shipped mini-sd from data/models, loaded offline once, without progress bars."""
+    from diffusers import StableDiffusionPipeline
+
+    from helpers.core.config import BUNDLED_MODEL_DIR
+
+    pipe = StableDiffusionPipeline.from_pretrained(BUNDLED_MODEL_DIR, local_files_only=True)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+@pytest.fixture(scope="session")
 def tiny_pipeline_dir(tmp_path_factory) -> Path:
     """A folder holding a tiny pipeline made by ``save_pretrained``, like data/models/mini-sd."""
     folder = tmp_path_factory.mktemp("models") / "mini-sd"

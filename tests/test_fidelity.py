@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers.core.config import BUNDLED_MODEL_DIR
 from helpers.shapes import Shape, render
 from helpers.training.fidelity import (
     fidelity_report,
@@ -12,15 +11,6 @@ from helpers.training.fidelity import (
     round_trip_error,
     training_picture_error,
 )
-
-
-@pytest.fixture(scope="module")
-def pipe():
-    from diffusers import StableDiffusionPipeline
-
-    pipe = StableDiffusionPipeline.from_pretrained(BUNDLED_MODEL_DIR, local_files_only=True)
-    pipe.set_progress_bar_config(disable=True)
-    return pipe
 
 
 def test_pixel_error_is_the_mean_absolute_difference_on_the_0_255_scale():
@@ -38,7 +28,8 @@ def test_the_floor_is_zero_and_a_render_is_its_own_reference():
     assert pixel_error(render(item, 64), render(item, 64)) == 0.0
 
 
-def test_the_report_measures_pictures_read_right_and_the_vae_round_trip(pipe):
+def test_the_report_measures_pictures_read_right_and_the_vae_round_trip(bundled_pipe):
+    pipe = bundled_pipe
     report = fidelity_report(pipe, n=4, steps=4)
     assert report["captions"] == 4 and 0 <= report["read_right"] <= 4
     assert report["vae_round_trip"] == pytest.approx(round(round_trip_error(pipe.vae), 2))

@@ -26,12 +26,8 @@ BENCHMARK = random_captions(200)
 
 
 @pytest.fixture(scope="module")
-def pipe():
-    from diffusers import StableDiffusionPipeline
-
-    pipe = StableDiffusionPipeline.from_pretrained(BUNDLED_MODEL_DIR, local_files_only=True)
-    pipe.set_progress_bar_config(disable=True)
-    return pipe
+def pipe(bundled_pipe):
+    return bundled_pipe  # tests/conftest.py loads it once per session
 
 
 def test_folder_is_small_safetensors_only_with_a_card():
