@@ -6,7 +6,7 @@
 #   make warm   run every notebook once so helpers.core.generate's disk cache holds its pictures
 #   make build  execute every notebook (full mode) into build/: .ipynb + .html handouts
 #               (make build FAST=1: the quick fast-mode run the tests use)
-#   make checkpoints  retrain what 01 and 03 load (data/checkpoints/): each notebook run from
+#   make checkpoints  retrain what 01, 03 and 09 load (data/checkpoints/): each notebook run from
 #               scratch in full mode, its own cells saving the weights; then the card
 # For maintainers:
 #   make colab-twin  Colab's package versions on Python 3.13 (constraints/colab.txt), the workbook
@@ -100,7 +100,7 @@ warm: $(STAMP)
 build: $(STAMP)
 	$(BIN)/python tools/run_notebooks.py build $(FAST_FLAG) $(NOTEBOOKS)
 
-# The checkpoints 01 and 03 load after their live training (tools/make_checkpoints.py): each notebook
+# The checkpoints 01, 03 and 09 load after their live training (tools/make_checkpoints.py): each notebook
 # runs top to bottom in full mode with WORKBOOK_FROM_SCRATCH=1 WORKBOOK_SAVE_CHECKPOINTS=1, so the
 # notebook's own training cells train the full length and save; then data/checkpoints/README.md is
 # written with the measured times and the scores the same run measured. NOTEBOOKS=03 for one.

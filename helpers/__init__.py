@@ -57,6 +57,7 @@ from helpers.performance.unet_cost import unet_cost  # 04
 from helpers.performance.speed import time_per_image  # 05
 from helpers.prompting.clip_score import clip_score, load_clip  # 05
 from helpers.prompting.prompt_grid import prompt_matrix, xy_grid  # 06
+from helpers.prompting.tokens import readable_tokens  # 06
 from helpers.prompting.attention_maps import (  # 07
     attention_overlay,
     capture_cross_attention,
@@ -91,7 +92,7 @@ __all__ = [
     # classroom
     "make_picture", "playground", "present", "cache_info", "use_cache",
     # lesson tools
-    "unet_cost", "time_per_image", "clip_score", "load_clip", "prompt_matrix", "xy_grid",
+    "unet_cost", "time_per_image", "clip_score", "load_clip", "prompt_matrix", "xy_grid", "readable_tokens",
     "attention_overlay", "capture_cross_attention", "mass_share", "prompt_tokens", "word_map",
     "word_positions", "count_objects", "object_mask", "outcome_shares", "two_object_outcome",
     "canny_edges", "controlled_pictures", "pose_guides", "pose_scores", "unseen_people",

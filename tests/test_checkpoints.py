@@ -111,6 +111,25 @@ def test_use_checkpoint_loads_over_the_live_stretch_and_refuses_another_length(t
                        folder=tmp_path)
 
 
+def test_a_checkpoint_made_on_other_base_weights_is_refused(tmp_path, capsys):
+    """09's LoRA sits on mini-sd: after the bundled model is retrained, the old LoRA must not load."""
+    base, other = tiny_net(seed=5), tiny_net(seed=6)
+    net = trained()
+    use_checkpoint("tiny", {"net": net}, from_scratch=True, steps=4, seconds=1.0, base={"m": base},
+                   save=True, folder=tmp_path)
+    assert checkpoints.read_info("tiny", tmp_path)["base_weights"] == checkpoints.weights_digest(
+        {"m": base})
+    live = tiny_net(seed=3).eval()
+    use_checkpoint("tiny", {"net": live}, from_scratch=False, steps=4, seconds=0.1,
+                   base={"m": base}, folder=tmp_path)
+    x = torch.randn(1, 3, 8, 8)
+    assert torch.equal(live(x), net(x))
+    with pytest.raises(ValueError, match="다른 기본 모델"):
+        use_checkpoint("tiny", {"net": live}, from_scratch=False, steps=4, seconds=0.1,
+                       base={"m": other}, folder=tmp_path)
+    assert checkpoints.weights_digest({"m": base}) != checkpoints.weights_digest({"m": other})
+
+
 def test_names_are_plain_file_names():
     with pytest.raises(ValueError, match="plain file name"):
         checkpoints.checkpoint_path("../x")
@@ -134,7 +153,8 @@ def test_the_harvest_cell_prints_the_scores_as_json(capsys):
     assert json.loads(line[len(tool.MARK):]) == {"01_gan": {"pairs": "37/56", "share": "0.50"}}
 
 
-@pytest.mark.parametrize("stem", ["01_gan_vae_recap", "03_reverse_diffusion"])
+@pytest.mark.parametrize("stem", ["01_gan_vae_recap", "03_reverse_diffusion",
+                                  "09_editing_and_personalization"])
 def test_the_scores_read_names_the_notebook_defines(stem):
     """A renamed variable in a notebook fails here, not after a half-hour make checkpoints."""
     tool = load_tool()

@@ -8,13 +8,13 @@ import torch
 
 from helpers.core.config import BUNDLED_MODEL_DIR
 from helpers.core.generate import generate
-from helpers.shapes.captions import random_captions
+from helpers.shapes.captions import random_captions, random_korean_captions
 from helpers.shapes.reader import adherence
 from helpers.training.mini_sd import (
-    CAPTION_WORDS,
     RECOMMENDED_GUIDANCE,
     RECOMMENDED_STEPS,
     SD15_SCHEDULE,
+    TOKENIZER_WORDS,
 )
 
 # 24 fixed captions, drawn at random (seed 2024), not chosen by hand.
@@ -57,13 +57,21 @@ def test_parts_are_stable_diffusion_parts(pipe):
     for key, value in SD15_SCHEDULE.items():
         assert pipe.scheduler.config[key] == value, key
     assert pipe.vae_scale_factor == 8 and pipe.unet.config.sample_size == 8
-    for word in CAPTION_WORDS:
-        assert len(pipe.tokenizer.tokenize(word)) == 1
+    for word in TOKENIZER_WORDS:  # English and Korean caption words: one token each, all learned
+        assert len(pipe.tokenizer.tokenize(word)) == 1, word
+    assert set(pipe.tokenizer.init_kwargs["learned_words"]) == {w.lower() for w in TOKENIZER_WORDS}
 
 
 def test_follows_prompts_on_24_fixed_captions(pipe):
     scores = adherence(CAPTIONS, generate(pipe, CAPTIONS, steps=RECOMMENDED_STEPS,
                                           guidance=RECOMMENDED_GUIDANCE))
+    assert scores["all"] >= 0.8, scores
+
+
+def test_follows_korean_prompts_on_24_fixed_captions(pipe):
+    korean = random_korean_captions(24, seed=2024)
+    scores = adherence(korean, generate(pipe, korean, steps=RECOMMENDED_STEPS,
+                                        guidance=RECOMMENDED_GUIDANCE))
     assert scores["all"] >= 0.8, scores
 
 

@@ -144,6 +144,21 @@ def test_lora_counts_trains_saves_loads_and_scales(tiny, tmp_path):
     assert same(before, pictures(fresh, prompts))
 
 
+def test_lora_weights_are_the_adapter_alone_and_load_into_it(tiny):
+    """09 checkpoints a LoRA through lora_weights: loading it must change the UNet's adapter."""
+    with pytest.raises(ValueError, match="no LoRA adapter"):
+        personalize.lora_weights(tiny)
+    params = personalize.add_lora(tiny, rank=2)
+    part = personalize.lora_weights(tiny)
+    assert personalize.count(part.parameters()) == personalize.count(params)
+    assert all("lora_" in key for key in part.state_dict())
+    assert {id(p) for p in part.parameters()} == {id(p) for p in params}
+    trained = {key: torch.randn_like(value) for key, value in part.state_dict().items()}
+    part.load_state_dict(trained)
+    named = dict(tiny.unet.named_parameters())
+    assert all(torch.equal(named[key.replace("/", ".")], value) for key, value in trained.items())
+
+
 def test_train_concept_refuses_bad_arguments(tiny):
     data = personalize.ConceptData(tiny, personalize.hexagon_training_set(2), "sks")
     with pytest.raises(ValueError, match="nothing to train"):

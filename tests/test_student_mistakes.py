@@ -220,28 +220,48 @@ def _counting(call, calls):
 # --- Korean and unknown words ------------------------------------------------------------------
 
 
-def test_a_korean_prompt_warns_once_and_draws_what_an_empty_prompt_draws(pipes):
-    korean = "파란 배경 가운데 큰 빨간 원"
-    with pytest.warns(UnknownWordsWarning, match=r"하나도 모릅니다.*빈 프롬프트.*circle"):
+def test_a_korean_caption_is_learned_and_does_not_warn(pipes):
+    """mini-sd learned the Korean captions of the Shapes world: no warning, and not the empty prompt."""
+    korean = "파란 배경 가운데에 큰 빨간 원"
+    assert unknown_words(pipes["text2img"].tokenizer, korean) == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnknownWordsWarning)
         picture = run(pipes, prompt=korean)[0]
-    assert np.array_equal(pixels(picture), pixels(run(pipes, prompt="")[0]))  # the fact it warns about
+    assert not np.array_equal(pixels(picture), pixels(run(pipes, prompt="")[0]))
+
+
+def test_words_the_model_never_learned_warn_once_per_call(pipes):
+    """English or Korean, a word outside the captions is named; one warning for all of a call's prompts."""
+    prompts = ["a 고양이 at the left", "a pink hexagon", "a pink circle"]
+    with pytest.warns(UnknownWordsWarning, match=r"본 적 없는 단어: '고양이', 'pink', 'hexagon'") as seen:
+        run(pipes, prompt=prompts)
+    assert len(seen) == 1 and "빨간" in str(seen[0].message)  # it lists the words it knows
     with warnings.catch_warnings():
         warnings.simplefilter("error", UnknownWordsWarning)
-        run(pipes, prompt=korean)  # once per prompt: no second warning
+        run(pipes, prompt=prompts)  # the same words: no second warning
+    with pytest.warns(UnknownWordsWarning, match=r"본 적 없는 단어: '파란색'"):
+        run(pipes, negative_prompt="파란색 circle")
 
 
-def test_some_unknown_words_are_named(pipes):
-    with pytest.warns(UnknownWordsWarning, match=r"모르는 단어: '빨간'"):
-        run(pipes, prompt="a large 빨간 circle")
-    with pytest.warns(UnknownWordsWarning, match=r"모르는 단어: '파란'"):
-        run(pipes, negative_prompt="파란 circle")
+def test_a_prompt_with_no_learned_word_says_so(pipes):
+    with pytest.warns(UnknownWordsWarning, match=r"'고양이 사진'에는 아는 단어가 하나도 없습니다"):
+        run(pipes, prompt="고양이 사진")
 
 
-def test_english_words_outside_the_vocabulary_do_not_warn(pipes):
-    """'hexagon' splits into letters the tokenizer knows: not unknown (notebook 07 measures it)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", UnknownWordsWarning)
-        run(pipes, prompt="a pink hexagon")
+def test_punctuation_and_capitals_are_not_unknown_words(pipes):
+    tokenizer = pipes["text2img"].tokenizer
+    assert unknown_words(tokenizer, "A large RED circle, at the left; on a blue background.") == []
+    assert unknown_words(tokenizer, "큰 빨간 원!") == []
+
+
+def test_a_word_added_to_the_tokenizer_counts_as_learned(pipes):
+    """09 teaches the mini model a new word <hexagon>: prompts with it must not warn."""
+    from helpers.editing import personalize
+
+    taught = personalize.personal_copy(pipes["text2img"])
+    personalize.add_token(taught, "<hexagon>", init_word="circle")
+    assert unknown_words(taught.tokenizer, "a large red <hexagon>, at the left") == []
+    assert unknown_words(pipes["text2img"].tokenizer, "a large red <hexagon>") == ["<hexagon>"]
 
 
 def test_a_byte_level_tokenizer_like_sd15s_never_warns():

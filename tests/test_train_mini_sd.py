@@ -37,6 +37,20 @@ def test_korean_caption_words_are_one_token_each_and_other_hangul_is_not_lost():
     assert tokenizer.decode(tokenizer("육각형").input_ids, skip_special_tokens=True) == "육각형"
 
 
+def test_the_tokenizer_says_which_words_its_model_learned(tmp_path):
+    """helpers.generate warns about words outside this list (helpers.core.prompt_words)."""
+    from helpers.core.prompt_words import learned_words
+    from helpers.training.mini_sd import CAPTION_WORDS
+
+    bilingual = build_tokenizer(MiniSDConfig())
+    assert learned_words(bilingual) == {w.lower() for w in TOKENIZER_WORDS}
+    bilingual.save_pretrained(tmp_path)
+    assert learned_words(CLIPTokenizer.from_pretrained(tmp_path)) == learned_words(bilingual)
+    english = build_tokenizer(MiniSDConfig(), korean=False)  # a model trained on English only
+    assert learned_words(english) == set(CAPTION_WORDS)
+    assert english.get_vocab() == bilingual.get_vocab()  # same pieces, fewer of them learned
+
+
 def test_merges_do_not_collide_across_words():
     # "re" from "red" must not break "green" or "center"
     merges = word_merges(["red", "green", "center", "re"])

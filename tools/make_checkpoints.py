@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Make the notebooks' checkpoints: run them from scratch in full mode so their own cells save them.
 
-    python tools/make_checkpoints.py                 # 01 and 03 (make checkpoints)
+    python tools/make_checkpoints.py                 # 01, 03 and 09 (make checkpoints)
     python tools/make_checkpoints.py 03              # only 03's DDPM
     python tools/make_checkpoints.py --card          # only rewrite data/checkpoints/README.md
 
@@ -66,6 +66,25 @@ SCORES: dict[str, dict[str, dict[str, str]]] = {
                             "DDIM, 20 steps")},
             "guidance adherence at w = 0, 1, 3, 7.5": '", ".join("{:.2f}".format('
                                                       'guided[w]["adherence"]) for w in scales)',
+        },
+    },
+    "09_editing_and_personalization": {
+        "09_textual_inversion": {
+            "loss, mean of the last 20 steps": '"{:.4f}".format(np.mean(ti_losses[-20:]))',
+            "unseen hexagon prompts read as hexagon": '"{:.2f} of {}".format('
+                                                      'ti_scores["all unseen prompts"]["hexagon"], '
+                                                      'len(test_items))',
+            "the new vector moved (share of its length)": '"{:.0%}".format(float(moved))',
+        },
+        "09_lora": {
+            "loss, mean of the last 20 steps": '"{:.4f}".format(np.mean(lora_losses[-20:]))',
+            "unseen hexagon prompts read as hexagon": '"{:.2f} of {}".format('
+                                                      'lora_scores["all unseen prompts"]["hexagon"], '
+                                                      'len(test_items))',
+            "ordinary prompts' adherence (before: base model)": '"{:.2f} (before {:.2f})".format('
+                                                                 'comparison["LoRA rank 4"]'
+                                                                 '["ordinary prompts: adherence"], '
+                                                                 'before_adherence)',
         },
     },
 }
@@ -135,7 +154,7 @@ def card(folder: Path = CHECKPOINT_DIR) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Make the checkpoints of the notebooks asked for (default: all in SCORES) and the card."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("notebooks", nargs="*", help="names or NN prefixes (default: 01 and 03)")
+    parser.add_argument("notebooks", nargs="*", help="names or NN prefixes (default: 01, 03 and 09)")
     parser.add_argument("--card", action="store_true", help="only rewrite the card")
     parser.add_argument("--timeout", type=int, default=7200, help="seconds per cell")
     args = parser.parse_args(argv)

@@ -13,6 +13,7 @@ same cell trained for the full length, or, with ``from_scratch``, keeps what it 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import os
 import platform
@@ -46,6 +47,22 @@ def _shown(path: Path) -> str:
         return path.resolve().relative_to(config.REPO_ROOT).as_posix()
     except ValueError:
         return str(path)
+
+
+def weights_digest(modules: dict[str, nn.Module]) -> str:
+    """Return a short sha256 of ``modules``' weights (names, dtypes, shapes and values), 16 hex digits.
+
+    A checkpoint trained on top of a model (a LoRA, a learnt word) records the digest of that
+    model, so that it is never loaded onto another one.
+    Used by helpers.core.checkpoints (no notebook calls it).
+    """
+    h = hashlib.sha256()
+    for module in sorted(modules):
+        for key, value in modules[module].state_dict().items():
+            flat = value.detach().to("cpu").contiguous().reshape(-1)
+            h.update(f"{module}.{key}|{flat.dtype}|{tuple(value.shape)}|".encode())
+            h.update(flat.view(torch.uint8).numpy().tobytes() if flat.numel() else b"")
+    return h.hexdigest()[:16]
 
 
 def machine() -> dict[str, Any]:
@@ -151,6 +168,7 @@ def load_checkpoint(name: str, modules: dict[str, nn.Module], folder: Path | Non
 
 def use_checkpoint(name: str, modules: dict[str, nn.Module], *, from_scratch: bool, steps: int,
                    seconds: float, tensors: dict[str, torch.Tensor] | None = None,
+                   base: dict[str, nn.Module] | None = None,
                    save: bool | None = None, folder: Path | None = None) -> dict[str, Any]:
     """Return ``{"info", "tensors", "path"}`` of the full-length training, loaded or just done.
 
@@ -159,11 +177,17 @@ def use_checkpoint(name: str, modules: dict[str, nn.Module], *, from_scratch: bo
     ``WORKBOOK_SAVE_CHECKPOINTS=1``, as ``make checkpoints`` sets it). ``from_scratch=False``: the
     cell trained only a live stretch; the checkpoint of ``steps`` steps is loaded into ``modules`` and
     its tensors replace ``tensors``. A checkpoint of another length is refused, saying what to do.
+    ``base``: the frozen modules the training started from (09's LoRA and learnt word sit on top of
+    mini-sd); their ``weights_digest`` is saved, and a checkpoint made on other base weights (after
+    the bundled model was retrained) is refused the same way.
 
-    Used in 01_gan_vae_recap, 03_reverse_diffusion.
+    Used in 01_gan_vae_recap, 03_reverse_diffusion, 09_editing_and_personalization.
     """
+    digest = None if base is None else weights_digest(base)
     if from_scratch:
         info = {"steps": steps, "seconds": round(seconds, 1)}
+        if digest is not None:
+            info["base_weights"] = digest
         path = None
         if config.SAVE_CHECKPOINTS if save is None else save:
             path = save_checkpoint(name, modules, info, tensors, folder)
@@ -171,7 +195,14 @@ def use_checkpoint(name: str, modules: dict[str, nn.Module], *, from_scratch: bo
             print(f"체크포인트(checkpoint)를 저장했습니다: {_shown(path)} ({steps:,}걸음, {seconds:.0f}초)")
         return {"info": info, "tensors": dict(tensors or {}), "path": path}
     path = checkpoint_path(name, folder)
-    made = read_info(name, folder).get("steps") if path.exists() else steps
+    found = read_info(name, folder) if path.exists() else {"steps": steps, "base_weights": digest}
+    made = found.get("steps")
+    if digest is not None and found.get("base_weights") != digest:
+        raise ValueError(
+            f"체크포인트 {_shown(path)}는 지금 불러온 것과 다른 기본 모델 위에서 학습되었습니다 "
+            f"(가중치 지문 {found.get('base_weights')} ≠ {digest}). 설정 셀에서 from_scratch = True로 "
+            f"직접 학습하거나 '{MAKE}'로 다시 만드세요. (The checkpoint was trained on other base "
+            f"weights; set from_scratch = True or rerun {MAKE}.)")
     if made != steps:
         raise ValueError(
             f"체크포인트 {_shown(path)}는 {made}걸음을 학습했는데 설정은 {steps}걸음입니다. 걸음 수를 "

@@ -236,6 +236,21 @@ def add_lora(pipe, rank: int = 4, adapter_name: str = "default",
     return params
 
 
+def lora_weights(pipe) -> torch.nn.ParameterDict:
+    """Return the UNet's LoRA matrices (the ``lora_`` parameters) as one module, to save or load.
+
+    The dictionary holds the very parameters of the UNet (keys are their names with ``/`` for
+    ``.``), so loading a checkpoint into it puts the weights into the adapter, and its state dict
+    is the adapter alone (a few hundred KB, not the whole UNet).
+    Used in 09_editing_and_personalization.
+    """
+    found = {name.replace(".", "/"): param for name, param in pipe.unet.named_parameters()
+             if "lora_" in name}
+    if not found:
+        raise ValueError("the UNet has no LoRA adapter; add one with personalize.add_lora(pipe).")
+    return torch.nn.ParameterDict(found)
+
+
 def count(params) -> int:
     """Return the number of numbers in ``params`` (tensors or parameters).
 

@@ -39,7 +39,7 @@ def korean_caption(item: Shape, keep: tuple[str, ...] | None = None) -> str:
     """Return the Korean caption of ``item``; ``keep`` names the optional attributes to mention.
 
     ``keep=None`` gives the full caption ``{background} 배경 {position}에 {size} {color} {shape}``.
-    Used by helpers.shapes.{captions, korean} (no notebook calls it).
+    Used in 06_prompt_engineering.
     """
     keep = OPTIONAL_ATTRIBUTES if keep is None else tuple(keep)
     for name in keep:

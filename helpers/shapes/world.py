@@ -48,8 +48,8 @@ class Shape:
     """One object on a background: the five attributes of the Shapes world.
 
     Used in 01_gan_vae_recap, 02_forward_diffusion, 04_inside_stable_diffusion,
-    05_running_stable_diffusion, 08_controlnet, 09_editing_and_personalization,
-    10_responsible_generation.
+    05_running_stable_diffusion, 06_prompt_engineering, 08_controlnet,
+    09_editing_and_personalization, 10_responsible_generation.
     """
 
     shape: str
@@ -108,7 +108,7 @@ def all_shapes() -> list[Shape]:
 def random_shape(rng: random.Random) -> Shape:
     """Return a uniformly random one-object attribute set drawn with ``rng``.
 
-    Used in 07_failure_cases, 09_editing_and_personalization.
+    Used in 06_prompt_engineering, 07_failure_cases, 09_editing_and_personalization.
     """
     color = rng.choice(COLORS)
     background = rng.choice([c for c in COLORS if c != color])
@@ -203,8 +203,8 @@ def caption(item: Shape, keep: tuple[str, ...] | None = None) -> str:
     ``keep=None`` gives the full caption
     ``a {size} {color} {shape} at the {position} on a {background} background``;
     a partial caption drops the others but keeps the word order and the shape.
-    Used in 02_forward_diffusion, 05_running_stable_diffusion, 07_failure_cases,
-    09_editing_and_personalization.
+    Used in 02_forward_diffusion, 05_running_stable_diffusion, 06_prompt_engineering,
+    07_failure_cases, 09_editing_and_personalization.
     """
     keep = OPTIONAL_ATTRIBUTES if keep is None else tuple(keep)
     for name in keep:

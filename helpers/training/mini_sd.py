@@ -53,14 +53,17 @@ class MiniSDConfig:
     unet_groups: int = 32
 
 
-def build_tokenizer(config: MiniSDConfig):
-    """Return the mini model's CLIPTokenizer (one token per caption word).
+def build_tokenizer(config: MiniSDConfig, korean: bool = True):
+    """Return the mini model's CLIPTokenizer (one token per caption word, English and Korean).
 
+    ``korean``: whether the model is trained on Korean captions too; the tokenizer's
+    ``learned_words`` then hold the Korean words as well as the English ones.
     Used by helpers.training.train_mini_sd (no notebook calls it).
     """
     from helpers.training.word_tokenizer import build_tokenizer as build
 
-    return build(TOKENIZER_WORDS, model_max_length=config.max_length)
+    return build(TOKENIZER_WORDS, model_max_length=config.max_length,
+                 learned=TOKENIZER_WORDS if korean else CAPTION_WORDS)
 
 
 def build_vae(config: MiniSDConfig):

@@ -79,6 +79,23 @@ def _fidelity_lines(evaluation: dict) -> str:
             f"| the training pictures | {f['training_pictures']:.2f} |")
 
 
+def _extensions(stage: dict) -> str:
+    """Return the card's words for a stage whose run was extended (resumed with more steps), or "".
+
+    A stage records its last extension as ``extended_from``/``at_step``; one extended more than once
+    lists them all in ``extensions`` (``[{"extended_from": 7000, "at_step": 7000}, ...]``).
+    """
+    steps = stage.get("extensions") or ([{"extended_from": stage["extended_from"], "at_step": stage["at_step"]}]
+                                        if stage.get("extended_from") else [])
+    if not steps:
+        return ""
+    lengths = [step["extended_from"] for step in steps[1:]] + [stage["steps"]]
+    parts = [f"at step {step['at_step']:,} to {length:,}" for step, length in zip(steps, lengths, strict=True)]
+    return (f" (first planned for {steps[0]['extended_from']:,} steps and extended {', then '.join(parts)}; "
+            "the cosine learning-rate schedule was re-stretched to the new length"
+            + (" each time)" if len(steps) > 1 else ")"))
+
+
 def render_card(folder: Path) -> str:
     """Return the Markdown model card for the model in ``folder``.
 
@@ -95,10 +112,17 @@ def render_card(folder: Path) -> str:
     speed = evaluation["speed"]
     languages = _language_table(evaluation)
     fidelity = _fidelity_lines(evaluation)
-    vae_ext = training["vae"].get("extended_from")
-    vae_extended = (f" (first planned for {vae_ext} steps and extended at step {training['vae']['at_step']}"
-                    ", where the cosine learning-rate schedule was re-stretched to the new length)"
-                    if vae_ext else "")
+    vae_extended = _extensions(training["vae"])
+    unet_extended = _extensions(training["unet"])
+    decoder = training.get("decoder")
+    decoder_line = (
+        f"- Stage 3, the VAE's decoder fine-tuned with its encoder frozen (as SD's own \"ft-MSE\" decoder was, "
+        f"so the latents and the UNet stay as they are): {decoder['steps']} steps at batch {cfg['vae_batch']}, "
+        f"AdamW lr {cfg['decoder_lr']:g}, the VAE's pixel loss plus {cfg['decoder_worst_weight']:g}× each picture's worst "
+        "squared pixel error (L1 alone left a few far-off pixels, such as a corner pixel in the object's colour, "
+        "that a student sees as a speck and the reader as part of the object).\n"
+        if decoder else "")
+    decoder_minutes = f", decoder {decoder['seconds'] / 60:.1f}" if decoder else ""
     vae_loss = "L1" if cfg.get("vae_loss", "mse") == "l1" else "MSE"
     korean_share = cfg.get("korean_share", 0.0)
     languages_line = (f"; {korean_share:.0%} of the shapes' captions in Korean (`{{background}} 배경 "
@@ -163,15 +187,15 @@ Folder size: {_folder_size_mb(folder):.1f} MB, safetensors only.
 - Stage 1, VAE: {cfg['vae_steps']} steps{vae_extended} at batch {cfg['vae_batch']}, AdamW lr {cfg['vae_lr']}, {vae_loss} + {cfg['kl_weight']:g}·KL;
   from step {cfg['edge_weight_from']} on, edge pixels weigh {cfg['edge_weight']:g}× in the pixel loss (a plain mean left small squares and
   triangles rounded); final MSE {training['vae']['final_mse']:.4f} (pixels in [-1, 1]).
-- Stage 2, text encoder + UNet together: {cfg['unet_steps']} steps at batch {cfg['unet_batch']}, AdamW lr {cfg['unet_lr']} with
+- Stage 2, text encoder + UNet together: {cfg['unet_steps']} steps{unet_extended} at batch {cfg['unet_batch']}, AdamW lr {cfg['unet_lr']} with
   warm-up and cosine decay, min-SNR-{cfg['min_snr_gamma']:g} loss weighting, EMA {cfg['ema_decay']} (the EMA weights are shipped).
   From step {cfg['high_t_from']} on, {cfg['high_t_share']:.0%} of each batch draws t from {cfg['high_t_min']}–999: SD's schedule leaves
-  about 7% of the signal at t=999, which in an 8×8 latent already shows where the object is, and
-  until then the model copied position from the noise (position adherence 0.16 at step 3,000, measured on 64 captions
-  while training).
-- Hardware: the workbook's 2-core CPU machine, 24 GiB, no GPU, torch {evaluation['torch']},
+  about 7% of the signal at t=999, which in an 8×8 latent already shows where the object is, so a model
+  trained on uniform t learns to copy the position from the noise (the first mini-sd trained here, English
+  only with 4-channel latents, read 0.16 of positions right at step 3,000 on 64 captions).
+{decoder_line}- Hardware: the workbook's 2-core CPU machine, 24 GiB, no GPU, torch {evaluation['torch']},
   {training['torch_threads']} threads; {wall_line} (VAE {training['vae']['seconds'] / 60:.1f}, text encoder + UNet
-  {training['unet']['seconds'] / 60:.1f}). The machine was shared with other work for part of the run, so
+  {training['unet']['seconds'] / 60:.1f}{decoder_minutes}). The machine was shared with other work for part of the run, so
   this is an upper bound.
 - Seed {cfg['seed']}; `accelerate` runs the same script on one or more GPUs (`accelerate launch -m helpers.training.train_mini_sd`).
 

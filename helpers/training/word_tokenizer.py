@@ -20,7 +20,7 @@ END = "</w>"
 def bytes_to_unicode() -> dict[int, str]:
     """Return CLIP's (and GPT-2's) map from each byte to the printable character standing for it.
 
-    Used by helpers.training.word_tokenizer (no notebook calls it).
+    Used by helpers.prompting.tokens, helpers.training.word_tokenizer (no notebook calls it).
     """
     printable = (list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
                  + list(range(ord("®"), ord("ÿ") + 1)))
@@ -90,15 +90,19 @@ def word_merges(words: Iterable[str]) -> list[tuple[str, str]]:
             return merges
 
 
-def build_tokenizer(words: Iterable[str], model_max_length: int):
+def build_tokenizer(words: Iterable[str], model_max_length: int, learned: Iterable[str] | None = None):
     """Return a ``transformers.CLIPTokenizer`` covering ``words`` as single tokens.
 
     The vocabulary holds the two special tokens, every byte's character (with and without
     the end-of-word mark; lowercase letters and digits first) and every merge result.
+    ``learned`` (default: ``words``) are the words the model will see in training; they are
+    kept in the tokenizer's config as ``learned_words``, which is how ``helpers.generate``
+    knows which words of a prompt the model never learned (``helpers.core.prompt_words``).
     Used by helpers.training.mini_sd (no notebook calls it).
     """
     from transformers import CLIPTokenizer
 
+    words = list(words)
     merges = word_merges(words)
     vocab: dict[str, int] = {}
     base = list(string.ascii_lowercase + string.digits + ".,!?'-") + sorted(
@@ -106,4 +110,5 @@ def build_tokenizer(words: Iterable[str], model_max_length: int):
     for token in [*base, *(c + END for c in base), *(a + b for a, b in merges), BOS, EOS]:
         vocab.setdefault(token, len(vocab))
     return CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=model_max_length,
-                         bos_token=BOS, eos_token=EOS, pad_token=EOS, unk_token=EOS)
+                         bos_token=BOS, eos_token=EOS, pad_token=EOS, unk_token=EOS,
+                         learned_words=sorted({w.lower() for w in (words if learned is None else learned)}))
