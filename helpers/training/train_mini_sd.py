@@ -185,14 +185,21 @@ def train_vae(cfg: TrainConfig, data, accelerator, work: Path):
 
     run_steps(stage, start=start, steps=cfg.vae_steps, save_every=cfg.save_every, desc="VAE",
               step=one_step)
-    vae = accelerator.unwrap_model(vae).eval()
     info = {"steps": cfg.vae_steps, "final_mse": float(last["mse"]),
             **stage.extended(start, cfg.vae_steps)}
+    return _finish_vae_stage(stage, accelerator, vae, info)
+
+
+def _finish_vae_stage(stage: Stage, accelerator, vae, info: dict):
+    """Return ``(vae, info)`` after saving the trained VAE as the stage's final folder and marking it done.
+
+    The accelerator forgets the stage's optimizer and model, so that the next stage's checkpoints
+    hold only its own objects whether or not this run trained this stage.
+    """
+    vae = accelerator.unwrap_model(vae).eval()
     if accelerator.is_main_process:
         vae.save_pretrained(stage.dir / "final")
     stage.finish(info)
-    # Forget the VAE's optimizer and model, so that the UNet stage's checkpoints hold
-    # only its own objects whether or not this run trained the VAE.
     accelerator.free_memory()
     return vae, info
 
@@ -243,16 +250,11 @@ def finetune_decoder(cfg: TrainConfig, data, vae, accelerator, work: Path):
 
     run_steps(stage, start=start, steps=cfg.decoder_steps, save_every=cfg.save_every,
               desc="decoder", step=one_step)
-    vae = accelerator.unwrap_model(vae).eval()
     for p in frozen:
         p.requires_grad_(True)
     info = {"steps": cfg.decoder_steps, "final_worst_pixel": float(last["worst"]),
             **stage.extended(start, cfg.decoder_steps)}
-    if accelerator.is_main_process:
-        vae.save_pretrained(stage.dir / "final")
-    stage.finish(info)
-    accelerator.free_memory()
-    return vae, info
+    return _finish_vae_stage(stage, accelerator, vae, info)
 
 
 def train_unet(cfg: TrainConfig, data, vae, tokenizer, accelerator, work: Path):
