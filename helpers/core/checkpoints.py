@@ -26,6 +26,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from helpers.core import config
+from helpers.core.weights_hash import hash_tensors
 
 EXTRA = "extra."
 MAKE = "make checkpoints"
@@ -56,13 +57,9 @@ def weights_digest(modules: dict[str, nn.Module]) -> str:
     model, so that it is never loaded onto another one.
     Used by helpers.core.checkpoints (no notebook calls it).
     """
-    h = hashlib.sha256()
-    for module in sorted(modules):
-        for key, value in modules[module].state_dict().items():
-            flat = value.detach().to("cpu").contiguous().reshape(-1)
-            h.update(f"{module}.{key}|{flat.dtype}|{tuple(value.shape)}|".encode())
-            h.update(flat.view(torch.uint8).numpy().tobytes() if flat.numel() else b"")
-    return h.hexdigest()[:16]
+    named = ((f"{module}.{key}", value) for module in sorted(modules)
+             for key, value in modules[module].state_dict().items())
+    return hash_tensors(hashlib.sha256(), named).hexdigest()[:16]
 
 
 def machine() -> dict[str, Any]:

@@ -48,6 +48,7 @@ import torch
 from PIL import Image
 
 from helpers.core.config import REPO_ROOT
+from helpers.core.weights_hash import hash_tensors, tensor_bytes
 
 DEFAULT_DIR = REPO_ROOT / ".cache" / "generations"
 _OFF = {"0", "off", "false", "no"}
@@ -152,11 +153,6 @@ def _digest(*parts: bytes) -> str:
     return h.hexdigest()
 
 
-def _tensor_bytes(tensor: torch.Tensor) -> bytes:
-    flat = tensor.detach().to("cpu").contiguous().reshape(-1)
-    return flat.view(torch.uint8).numpy().tobytes() if flat.numel() else b""
-
-
 def describe_value(value: Any) -> Any:
     """Return a JSON-able description of one call argument; raise Uncacheable if there is none.
 
@@ -177,7 +173,7 @@ def describe_value(value: Any) -> Any:
         return {"image": _digest(value.mode.encode(), repr(value.size).encode(), value.tobytes())}
     if isinstance(value, torch.Tensor):
         return {"tensor": _digest(str(value.dtype).encode(), repr(tuple(value.shape)).encode(),
-                                  _tensor_bytes(value)), "device": value.device.type}
+                                  tensor_bytes(value)), "device": value.device.type}
     if isinstance(value, np.ndarray):
         array = np.ascontiguousarray(value)
         return {"array": _digest(str(array.dtype).encode(), repr(array.shape).encode(),
@@ -220,7 +216,7 @@ def _state_digest(value: Any) -> str:
     """A digest of a scheduler attribute: tensors and arrays by content, settings by value."""
     if isinstance(value, torch.Tensor):
         return _digest(str(value.dtype).encode(), repr(tuple(value.shape)).encode(),
-                       _tensor_bytes(value))
+                       tensor_bytes(value))
     if isinstance(value, np.ndarray):
         array = np.ascontiguousarray(value)
         return _digest(str(array.dtype).encode(), repr(array.shape).encode(), array.tobytes())
@@ -381,11 +377,8 @@ def _module_fingerprint(module: torch.nn.Module, classes: set[type]) -> dict[str
     layout, probe = _module_state(walk["tensors"])
     known = _settings.fingerprints.get(module)
     if known is None or known["layout"] != layout or not torch.equal(known["probe"], probe):
-        h = hashlib.sha256()
-        for name, tensor in walk["tensors"]:
-            h.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
-            h.update(_tensor_bytes(tensor))
-        known = {"layout": layout, "probe": probe, "weights": h.hexdigest(), "settings": None}
+        weights = hash_tensors(hashlib.sha256(), walk["tensors"]).hexdigest()
+        known = {"layout": layout, "probe": probe, "weights": weights, "settings": None}
         _settings.fingerprints[module] = known
     if known["settings"] != walk["settings"]:  # a list compare is much cheaper than hashing it
         known["settings"] = walk["settings"]
