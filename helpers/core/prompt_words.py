@@ -99,14 +99,24 @@ def unknown_words_message(tokenizer: Any, prompts: list[str]) -> str | None:
 
     Used by helpers.core.prompt_words (no notebook calls it).
     """
-    unknown = list(dict.fromkeys(word for prompt in prompts for word in unknown_words(tokenizer, prompt)))
+    return _message(tokenizer, _unknown_by_prompt(tokenizer, prompts))
+
+
+def _unknown_by_prompt(tokenizer: Any, prompts: list[str]) -> dict[str, list[str]]:
+    """Each distinct prompt's unknown words, worked out once."""
+    return {prompt: unknown_words(tokenizer, prompt) for prompt in dict.fromkeys(prompts)}
+
+
+def _message(tokenizer: Any, unknown_by_prompt: dict[str, list[str]]) -> str | None:
+    unknown = list(dict.fromkeys(word for words in unknown_by_prompt.values() for word in words))
     if not unknown:
         return None
     words = known_words(tokenizer)
     knows = (f" 이 모델이 아는 단어(the words it learned): {', '.join(words)}; "
              f"예(e.g.) '{EXAMPLES[0]}', '{EXAMPLES[1]}'." if words else "")
     listed = ", ".join(repr(w) for w in unknown[:12]) + (" ..." if len(unknown) > 12 else "")
-    wholly = [p for p in prompts if prompt_words(p) and len(unknown_words(tokenizer, p)) == len(prompt_words(p))]
+    wholly = [prompt for prompt, words in unknown_by_prompt.items()
+              if words and len(words) == len(prompt_words(prompt))]
     none = (f" 프롬프트 {wholly[0]!r}에는 아는 단어가 하나도 없습니다 (no word of it was learned)."
             if wholly else "")
     return (f"이 모델이 학습에서 본 적 없는 단어: {listed}. 처음 보는 단어는 글자나 바이트 조각으로 쪼개지는데, "
@@ -124,12 +134,10 @@ def warn_unknown_words(pipe: Any, prompts: str | list[str] | None) -> None:
     tokenizer = getattr(pipe, "tokenizer", None)
     if tokenizer is None or prompts is None:
         return
-    prompts = list(dict.fromkeys([prompts] if isinstance(prompts, str) else prompts))
-    unknown = tuple(sorted({word for prompt in prompts for word in unknown_words(tokenizer, prompt)}))
+    unknown_by_prompt = _unknown_by_prompt(tokenizer, [prompts] if isinstance(prompts, str) else list(prompts))
+    unknown = tuple(sorted({word for words in unknown_by_prompt.values() for word in words}))
     key = (id(tokenizer), unknown)
     if not unknown or key in _warned:
         return
-    message = unknown_words_message(tokenizer, prompts)
-    if message is not None:
-        _warned.add(key)
-        warnings.warn(message, UnknownWordsWarning, stacklevel=3)
+    _warned.add(key)
+    warnings.warn(_message(tokenizer, unknown_by_prompt), UnknownWordsWarning, stacklevel=3)
