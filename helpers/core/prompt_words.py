@@ -97,7 +97,7 @@ def known_words(tokenizer: Any, *, limit: int = 40) -> list[str]:
 def unknown_words_message(tokenizer: Any, prompts: list[str]) -> str | None:
     """Return the warning for the unknown words of ``prompts``, or None if there are none.
 
-    Used by helpers.core.prompt_words (no notebook calls it).
+    Used by no notebook, helper or tool.
     """
     return _message(tokenizer, _unknown_by_prompt(tokenizer, prompts))
 

@@ -15,7 +15,7 @@ import torch
 def tensor_bytes(tensor: torch.Tensor) -> bytes:
     """Return ``tensor``'s values as raw bytes (on the CPU, contiguous); b"" for an empty tensor.
 
-    Used by helpers.core.generation_cache, helpers.core.weights_hash (no notebook calls it).
+    Used by helpers.core.{generation_cache, weights_hash} (no notebook calls it).
     """
     flat = tensor.detach().to("cpu").contiguous().reshape(-1)
     return flat.view(torch.uint8).numpy().tobytes() if flat.numel() else b""
@@ -24,7 +24,7 @@ def tensor_bytes(tensor: torch.Tensor) -> bytes:
 def hash_tensors(h: Any, named: Iterable[tuple[str, torch.Tensor]]) -> Any:
     """Return the hashlib object ``h`` after feeding it each tensor's name, dtype, shape and bytes.
 
-    Used by helpers.core.generation_cache, helpers.core.checkpoints (no notebook calls it).
+    Used by helpers.core.{checkpoints, generation_cache} (no notebook calls it).
     """
     for name, tensor in named:
         h.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
