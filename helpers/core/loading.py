@@ -290,6 +290,10 @@ def load_pipeline(
         pipe = (
             base if entry.key == "instruct-pix2pix" else AutoPipelineForImage2Image.from_pipe(base)
         )
+    elif task == "inpaint" and entry.local_dir is not None:  # bundled: any latent channel count
+        from helpers.core.latent_inpaint import LatentBlendInpaintPipeline
+
+        pipe = LatentBlendInpaintPipeline.from_pipe(base)
     elif task == "inpaint":
         pipe = AutoPipelineForInpainting.from_pipe(base)
     else:
