@@ -5,7 +5,14 @@ from __future__ import annotations
 from transformers import CLIPTokenizer
 
 from helpers.prompting.tokens import readable_tokens, token_text
-from helpers.training.word_tokenizer import BOS, END, EOS, as_bytes, build_tokenizer, bytes_to_unicode
+from helpers.training.word_tokenizer import (
+    BOS,
+    END,
+    EOS,
+    as_bytes,
+    build_tokenizer,
+    bytes_to_unicode,
+)
 
 
 def byte_tokenizer() -> CLIPTokenizer:

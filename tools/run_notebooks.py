@@ -29,8 +29,10 @@ import time
 from pathlib import Path
 
 import nbformat
-
-from machine_load import QUIET_SHARE, Meter  # a sibling in tools/ (on sys.path when run as a script)
+from machine_load import (  # a sibling in tools/ (on sys.path when run as a script)
+    QUIET_SHARE,
+    Meter,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"

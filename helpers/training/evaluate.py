@@ -26,8 +26,10 @@ import torch
 
 from helpers.core.generate import generate
 from helpers.shapes import OPTIONAL_ATTRIBUTES, parse_caption
-from helpers.shapes.captions import random_captions  # 05 and 10 import it from here until they move
-from helpers.shapes.captions import random_korean_captions
+from helpers.shapes.captions import (
+    random_captions,  # 05 and 10 import it from here until they move
+    random_korean_captions,
+)
 from helpers.shapes.people import keypoints, person_caption, person_mask, random_person
 from helpers.shapes.reader import adherence, largest_component_share, read, read_person
 from helpers.training.fidelity import fidelity_report
