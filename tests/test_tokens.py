@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from transformers import CLIPTokenizer
 
+from helpers.core.clip_bytes import BOS, END, EOS, bytes_to_unicode
 from helpers.prompting.tokens import readable_tokens, token_text
-from helpers.training.word_tokenizer import (
-    BOS,
-    END,
-    EOS,
-    as_bytes,
-    build_tokenizer,
-    bytes_to_unicode,
-)
+from helpers.training.word_tokenizer import as_bytes, build_tokenizer
 
 
 def byte_tokenizer() -> CLIPTokenizer:

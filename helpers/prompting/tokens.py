@@ -9,14 +9,7 @@ pieces) by its bytes in hex: ``⟨eb b9⟩``.
 
 from __future__ import annotations
 
-from functools import cache
-
-from helpers.training.word_tokenizer import END, bytes_to_unicode
-
-
-@cache
-def _byte_of() -> dict[str, int]:
-    return {char: byte for byte, char in bytes_to_unicode().items()}
+from helpers.core.clip_bytes import END, unicode_to_bytes
 
 
 def token_text(token: str) -> str:
@@ -26,7 +19,7 @@ def token_text(token: str) -> str:
     Used by helpers.prompting.tokens (no notebook calls it).
     """
     body = token[: -len(END)] if token.endswith(END) else token
-    table = _byte_of()
+    table = unicode_to_bytes()
     if body.startswith("<|") or any(char not in table for char in body):
         return token
     raw = bytes(table[char] for char in body)

@@ -4,7 +4,8 @@ Stable Diffusion's tokenizer is CLIP's byte-pair encoder (BPE) with 49,408 token
 The mini model needs the same class but only the Shapes world's words, so we
 write the merges ourselves: every caption word, English or Korean, becomes exactly one
 token, and any other word (``hexagon``, ``육각형``) still tokenizes, into letters or bytes.
-CLIP's BPE works on UTF-8 bytes, each shown as one printable character (``bytes_to_unicode``):
+CLIP's BPE works on UTF-8 bytes, each shown as one printable character
+(``helpers.core.clip_bytes.bytes_to_unicode``):
 an ASCII letter is itself, a Hangul syllable is three such characters.
 """
 
@@ -13,25 +14,7 @@ from __future__ import annotations
 import string
 from collections.abc import Iterable
 
-BOS, EOS = "<|startoftext|>", "<|endoftext|>"
-END = "</w>"
-
-
-def bytes_to_unicode() -> dict[int, str]:
-    """Return CLIP's (and GPT-2's) map from each byte to the printable character standing for it.
-
-    Used by helpers.prompting.tokens, helpers.training.word_tokenizer (no notebook calls it).
-    """
-    printable = (list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
-                 + list(range(ord("®"), ord("ÿ") + 1)))
-    chars = printable[:]
-    extra = 0
-    for byte in range(256):
-        if byte not in printable:
-            printable.append(byte)
-            chars.append(256 + extra)
-            extra += 1
-    return dict(zip(printable, map(chr, chars), strict=True))
+from helpers.core.clip_bytes import BOS, END, EOS, bytes_to_unicode
 
 
 def as_bytes(word: str) -> str:
