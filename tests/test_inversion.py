@@ -23,7 +23,7 @@ def test_round_trip_returns_the_picture(mini):
     sources = inversion.task_pictures(tasks)
     captions = [t.caption() for t in tasks]
     noise = inversion.ddim_invert(mini, sources, captions, steps=20)
-    assert noise.shape == (4, 4, 8, 8)
+    assert noise.shape == (4, mini.vae.config.latent_channels, 8, 8)
     back = inversion.regenerate(mini, noise, captions, steps=20)
     vae = inversion.vae_round_trip(mini, sources)
     error = np.mean([inversion.pixel_error(a, b) for a, b in zip(sources, back, strict=True)])
