@@ -42,9 +42,12 @@ def run_counts(notebooks: list[str], costs: str | None) -> int:
     return subprocess.run(command, cwd=REPO_ROOT, env=env).returncode
 
 
-def collect(costs_path: Path) -> dict:
-    """Return tools/gpu_budget.json's contents updated with every count in build/gpu_budget/.
+def collect(costs_path: Path, only: list[str] | None = None) -> dict:
+    """Return tools/gpu_budget.json's contents updated with the counts in build/gpu_budget/.
 
+    With ``only`` (notebook numbers or names), only those notebooks' counts replace their entries: a
+    count left in build/gpu_budget/ by an earlier run, of code that has changed since, must not
+    overwrite the entry of a notebook that was not counted now.
     The estimates are made here, from each count's grouped calls and the costs in ``costs_path``, so a
     new costs table needs no new count.
     """
@@ -56,6 +59,8 @@ def collect(costs_path: Path) -> dict:
     record = json.loads(BUDGET_JSON.read_text()) if BUDGET_JSON.exists() else {}
     costs = load_costs(costs_path)
     for path in sorted(RESULTS.glob("*.json")):
+        if only and not any(path.stem.startswith(n) for n in only):
+            continue
         count = json.loads(path.read_text())
         result = estimate(WorkLog.from_groups(count["groups"], count["bundled_weights_gib"]), costs)
         record[count["notebook"]] = {
@@ -91,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         status = run_counts(args.notebooks, args.costs)
         if status not in (0, 1):
             return status
-    record = collect(Path(args.costs) if args.costs else REPO_ROOT / "data" / "t4_costs.json")
+    record = collect(Path(args.costs) if args.costs else REPO_ROOT / "data" / "t4_costs.json",
+                     only=args.notebooks or None)
     print(f"{'notebook':34} {'T4 min':>7} {'peak GiB':>9}  peak at")
     for name, row in record.items():
         print(f"{name:34} {row['t4_minutes']:>7} {row['peak_gib']:>9}  {row['peak_call']}")
