@@ -141,6 +141,19 @@ def random_crops(images: torch.Tensor, side: int, grid: int,
                         for img, y, x in zip(images, ys.tolist(), xs.tolist(), strict=True)])
 
 
+def _pixel_loss(cfg: TrainConfig, recon: torch.Tensor, x: torch.Tensor, *, edges: bool) -> torch.Tensor:
+    """The VAE's pixel loss, shared by stage 1 and the decoder fine-tune."""
+    # L1 (SD's autoencoder's pixel loss) keeps flat colours flat where MSE tolerates many
+    # small errors; "mse" is the first shipped model's loss.
+    error = (recon - x).abs() if cfg.vae_loss == "l1" else (recon - x) ** 2
+    if not edges:
+        return error.mean()
+    # Most pixels are flat colour; the shape lives in the few edge pixels, where a plain
+    # mean leaves small triangles and squares rounded. Weight those pixels more.
+    weight = 1.0 + (cfg.edge_weight - 1.0) * edge_mask(x)
+    return (weight * error).mean() / weight.mean()
+
+
 def train_vae(cfg: TrainConfig, data, accelerator, work: Path):
     """Train the AutoencoderKL (stage 1); return it and the stage's info.
 
@@ -169,16 +182,7 @@ def train_vae(cfg: TrainConfig, data, accelerator, work: Path):
         posterior = vae.encode(x).latent_dist
         recon = vae.decode(posterior.sample()).sample
         mse = torch.nn.functional.mse_loss(recon, x)
-        # L1 (SD's autoencoder's pixel loss) keeps flat colours flat where MSE tolerates many
-        # small errors; "mse" is the first shipped model's loss.
-        error = (recon - x).abs() if cfg.vae_loss == "l1" else (recon - x) ** 2
-        if step >= cfg.edge_weight_from:
-            # Most pixels are flat colour; the shape lives in the few edge pixels, where a plain
-            # mean leaves small triangles and squares rounded. Weight those pixels more.
-            weight = 1.0 + (cfg.edge_weight - 1.0) * edge_mask(x)
-            recon_loss = (weight * error).mean() / weight.mean()
-        else:
-            recon_loss = error.mean()
+        recon_loss = _pixel_loss(cfg, recon, x, edges=step >= cfg.edge_weight_from)
         updates.step(accelerator, recon_loss + cfg.kl_weight * posterior.kl().mean())
         last["mse"] = mse.item()
         return last
@@ -241,10 +245,8 @@ def finetune_decoder(cfg: TrainConfig, data, vae, accelerator, work: Path):
             posterior = model.encode(x).latent_dist
             z = posterior.mean + posterior.std * torch.randn(posterior.mean.shape, generator=noise)
         recon = model.decode(z).sample
-        weight = 1.0 + (cfg.edge_weight - 1.0) * edge_mask(x)
-        error = (recon - x).abs() if cfg.vae_loss == "l1" else (recon - x) ** 2
         worst = ((recon - x) ** 2).amax(dim=(1, 2, 3)).mean()
-        updates.step(accelerator, (weight * error).mean() / weight.mean() + cfg.decoder_worst_weight * worst)
+        updates.step(accelerator, _pixel_loss(cfg, recon, x, edges=True) + cfg.decoder_worst_weight * worst)
         last["worst"] = worst.item()
         return last
 
