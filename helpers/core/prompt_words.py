@@ -94,23 +94,13 @@ def known_words(tokenizer: Any, *, limit: int = 40) -> list[str]:
     return sorted(learned, key=lambda word: (not word.isascii(), word))[:limit]
 
 
-def unknown_words_message(tokenizer: Any, prompts: list[str]) -> str | None:
-    """Return the warning for the unknown words of ``prompts``, or None if there are none.
-
-    Used by no notebook, helper or tool.
-    """
-    return _message(tokenizer, _unknown_by_prompt(tokenizer, prompts))
-
-
 def _unknown_by_prompt(tokenizer: Any, prompts: list[str]) -> dict[str, list[str]]:
     """Each distinct prompt's unknown words, worked out once."""
     return {prompt: unknown_words(tokenizer, prompt) for prompt in dict.fromkeys(prompts)}
 
 
-def _message(tokenizer: Any, unknown_by_prompt: dict[str, list[str]]) -> str | None:
-    unknown = list(dict.fromkeys(word for words in unknown_by_prompt.values() for word in words))
-    if not unknown:
-        return None
+def _message(tokenizer: Any, unknown_by_prompt: dict[str, list[str]], unknown: list[str]) -> str:
+    """The warning naming ``unknown``, the unknown words of the prompts in ``unknown_by_prompt``."""
     words = known_words(tokenizer)
     knows = (f" 이 모델이 아는 단어(the words it learned): {', '.join(words)}; "
              f"예(e.g.) '{EXAMPLES[0]}', '{EXAMPLES[1]}'." if words else "")
@@ -135,9 +125,9 @@ def warn_unknown_words(pipe: Any, prompts: str | list[str] | None) -> None:
     if tokenizer is None or prompts is None:
         return
     unknown_by_prompt = _unknown_by_prompt(tokenizer, [prompts] if isinstance(prompts, str) else list(prompts))
-    unknown = tuple(sorted({word for words in unknown_by_prompt.values() for word in words}))
-    key = (id(tokenizer), unknown)
+    unknown = list(dict.fromkeys(word for words in unknown_by_prompt.values() for word in words))
+    key = (id(tokenizer), tuple(sorted(unknown)))
     if not unknown or key in _warned:
         return
     _warned.add(key)
-    warnings.warn(_message(tokenizer, unknown_by_prompt), UnknownWordsWarning, stacklevel=3)
+    warnings.warn(_message(tokenizer, unknown_by_prompt, unknown), UnknownWordsWarning, stacklevel=3)
