@@ -15,6 +15,7 @@ import string
 from collections.abc import Iterable
 
 from helpers.core.clip_bytes import BOS, END, EOS, bytes_to_unicode
+from helpers.core.prompt_words import LEARNED_WORDS_KEY
 
 
 def as_bytes(word: str) -> str:
@@ -94,4 +95,4 @@ def build_tokenizer(words: Iterable[str], model_max_length: int, learned: Iterab
         vocab.setdefault(token, len(vocab))
     return CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=model_max_length,
                          bos_token=BOS, eos_token=EOS, pad_token=EOS, unk_token=EOS,
-                         learned_words=sorted({w.lower() for w in (words if learned is None else learned)}))
+                         **{LEARNED_WORDS_KEY: sorted({w.lower() for w in (words if learned is None else learned)})})
