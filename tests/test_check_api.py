@@ -87,7 +87,7 @@ def test_expect_tensor_names_shape_and_type():
 
 def test_in_a_notebook_the_verdict_is_a_coloured_box(monkeypatch):
     shown = []
-    monkeypatch.setattr(api, "_in_notebook", lambda: True)
+    monkeypatch.setattr(api, "in_notebook", lambda: True)
     monkeypatch.setattr("IPython.display.display", lambda data, raw: shown.append(data))
     assert api.correct("<b>")
     assert shown[0]["text/plain"] == "✅ 정답 (correct)! <b>"

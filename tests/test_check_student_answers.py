@@ -245,7 +245,7 @@ def test_08_checkers_answer_in_the_styled_box(monkeypatch):
     from helpers.shapes.reader import mask_iou
 
     shown = []
-    monkeypatch.setattr(api, "_in_notebook", lambda: True)
+    monkeypatch.setattr(api, "in_notebook", lambda: True)
     monkeypatch.setattr("IPython.display.display", lambda data, raw: shown.append(data))
     assert checks.check_iou(mask_iou)
     assert not checks.check_iou(None)

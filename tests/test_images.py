@@ -116,12 +116,42 @@ def test_show_images_returns_a_figure():
     from matplotlib.figure import Figure
 
     before = len(plt.get_fignums())
-    fig = show_images(torch.rand(3, 1, 8, 8), cols=2, titles=["x", "y", "z"], size=2.0)
+    shown = show_images(torch.rand(3, 1, 8, 8), cols=2, titles=["x", "y", "z"], size=2.0)
+    fig = shown.figure
     assert isinstance(fig, Figure)
-    assert tuple(fig.get_size_inches()) == (4.0, 4.0)
+    assert tuple(shown.get_size_inches()) == (4.0, 4.0)
     axes = fig.get_axes()
     assert len(axes) == 4 and [ax.get_title() for ax in axes[:3]] == ["x", "y", "z"]
     assert len(axes[3].images) == 0 and len(axes[0].images) == 1
     assert len(plt.get_fignums()) == before  # closed in pyplot: no double display
     with pytest.raises(ValueError, match="size"):
         show_images([np.zeros((4, 4))], size=0)
+
+
+def test_show_images_displays_where_it_is_called_and_only_once(monkeypatch):
+    from helpers.core import notebook
+
+    shown = []
+    monkeypatch.setattr(notebook, "in_notebook", lambda: True)
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
+    result = show_images([np.zeros((4, 4))] * 2)
+    assert shown == [result.figure]  # on screen at the call, not only as a cell's last value
+    assert result._ipython_display_() is None  # a cell ending in the call shows nothing more
+    monkeypatch.setattr(notebook, "in_notebook", lambda: False)
+    show_images([np.zeros((4, 4))])
+    assert len(shown) == 1  # outside a notebook nothing is displayed
+
+
+def test_titles_are_wrapped_to_the_picture_not_cut():
+    from helpers.core.images import wrap_title
+
+    long = "a large red circle at the top left on a blue background"
+    shown = show_images([np.zeros((4, 4))], titles=[long], size=2.0)
+    title = shown.figure.get_axes()[0].get_title()
+    assert title.replace("\n", " ") == long and title.count("\n") >= 2
+    assert all(len(line) <= 18 for line in title.split("\n"))
+    assert wrap_title("빨간 큰 원이 왼쪽 위에", 10) == "빨간 큰\n원이 왼쪽\n위에"  # Hangul is two columns
+    assert wrap_title("abcdefghij", 4) == "abcd\nefgh\nij"
+    assert wrap_title("two\nlines", 20) == "two\nlines"
+    with pytest.raises(ValueError, match="width"):
+        wrap_title("x", 0)

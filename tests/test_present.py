@@ -83,7 +83,7 @@ def test_show_images_and_checker_boxes_grow(shell, monkeypatch):
     big = helpers.show_images([Image.new("RGB", (8, 8))] * 2).get_size_inches()
     assert tuple(big) == (9.0, 4.5) and tuple(small) == (6.0, 3.0)
     shown = []
-    monkeypatch.setattr(api, "_in_notebook", lambda: True)
+    monkeypatch.setattr(api, "in_notebook", lambda: True)
     monkeypatch.setattr("IPython.display.display", lambda data, raw: shown.append(data))
     api.correct("크게")
     assert "font-size:1.6em" in shown[0]["text/html"]

@@ -54,6 +54,7 @@ import numpy as np
 import torch
 
 from helpers.checks.korean_particles import with_particle
+from helpers.core.notebook import in_notebook
 
 _TODO = "아직 답이 없습니다: 위의 빈칸(... 또는 None)을 채워 보세요."
 
@@ -109,20 +110,11 @@ class Verdict:
         """Show nothing: the verdict's box is already on screen."""
 
 
-def _in_notebook() -> bool:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
-
-
 def _show(kind: str, text: str) -> Verdict:
     """Show one verdict: a coloured box in a notebook, a plain line elsewhere."""
     prefix, background, colour = _STYLES[kind]
     line = f"{prefix} {text}".strip()
-    if not _in_notebook():
+    if not in_notebook():
         print(line)
         return Verdict(kind, text)
     from IPython.display import display

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 from typing import Any, Sequence
 
 import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from helpers.core.notebook import show_now
 from helpers.core.presenter import presenting
 
 _TOLERANCE = 1e-3  # float rounding slack on the [0, 1] and [-1, 1] bounds
@@ -226,16 +228,80 @@ def image_grid(
     return grid
 
 
+def _text_width(text: str) -> int:
+    """Return how many columns ``text`` takes: a Hangul or other wide character counts two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def wrap_title(text: str, width: int) -> str:
+    """Return ``text`` broken into lines of at most ``width`` columns (Hangul counts two), at spaces.
+
+    A word longer than a line is cut where the line is full. Line breaks already in ``text`` stay.
+    Used by helpers.core.images (no notebook calls it).
+    """
+    if width < 1:
+        raise ValueError(f"width must be a positive int, got {width!r}.")
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split(" "):
+            candidate = f"{line} {word}" if line else word
+            if _text_width(candidate) <= width:
+                line = candidate
+                continue
+            if line:
+                lines.append(line)
+            line = ""
+            for ch in word:  # a word wider than the line: cut it
+                if _text_width(line + ch) > width:
+                    lines.append(line)
+                    line = ""
+                line += ch
+        lines.append(line)
+    return "\n".join(lines)
+
+
+#: About how many columns of a matplotlib title (12 pt) fit in one inch of picture.
+TITLE_COLUMNS_PER_INCH = 9
+
+
+class ShownFigure:
+    """A figure that ``show_images`` has already put on screen: showing it again shows nothing.
+
+    ``.figure`` is the matplotlib ``Figure`` (to save it: ``shown.figure.savefig(path)``); any other
+    attribute is the figure's (``shown.get_size_inches()``). A notebook cell that ends with the
+    call would show the returned value a second time; IPython asks ``_ipython_display_`` first,
+    and this one shows nothing.
+    Used by helpers.core.images (no notebook calls it).
+    """
+
+    __slots__ = ("figure",)
+
+    def __init__(self, figure: Any) -> None:
+        self.figure = figure
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.figure, name)
+
+    def __repr__(self) -> str:
+        return f"ShownFigure({self.figure!r})"
+
+    def _ipython_display_(self) -> None:
+        """Show nothing: the figure is already on screen."""
+
+
 def show_images(
     images: Any,
     cols: int | None = None,
     titles: Sequence[str] | None = None,
     size: float = 3.0,
-) -> Any:
-    """Return a matplotlib Figure showing ``images`` in a grid, ``size`` inches per image.
+) -> ShownFigure:
+    """Return a ShownFigure after drawing ``images`` in a grid, ``size`` inches per image, on screen.
 
-    Accepts the same inputs as ``image_grid``. The figure is closed in pyplot so a notebook
-    shows it once: put it last in a cell, or call ``display(fig)``. In presenter mode
+    Accepts the same inputs as ``image_grid``. In a notebook the figure appears where the call
+    is, like ``print``, whether or not it is the cell's last line, and exactly once; outside a
+    notebook nothing is shown. Titles are wrapped to the picture's width (never cut). The
+    matplotlib figure is ``.figure`` of the returned value. In presenter mode
     (``helpers.present()``) each image is drawn 1.5 times larger.
     Used in 00_setup_check, 01_gan_vae_recap, 02_forward_diffusion, 03_reverse_diffusion,
     04_inside_stable_diffusion, 05_running_stable_diffusion, 06_prompt_engineering,
@@ -250,6 +316,9 @@ def show_images(
     rows, cols = _grid_shape(len(pictures), cols)
     if presenting():  # presenter mode (helpers.present): bigger on a projector
         size *= 1.5
+    if names:
+        width = max(4, int(size * TITLE_COLUMNS_PER_INCH))
+        names = [wrap_title(name, width) for name in names]
     fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
@@ -262,5 +331,6 @@ def show_images(
             if names:
                 ax.set_title(names[i])
     fig.tight_layout()
-    plt.close(fig)
-    return fig
+    plt.close(fig)  # closed in pyplot, so the inline backend does not show it a second time
+    show_now(fig)
+    return ShownFigure(fig)
