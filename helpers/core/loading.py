@@ -9,6 +9,7 @@ import torch
 
 from helpers.core.device import hub_offline, hub_reachable, pick_device, resolve_device  # noqa: F401
 from helpers.core.latents import picture_side
+from helpers.core.quiet_warnings import quiet_unactionable_warnings
 from helpers.core.registry import REGISTRY, TASKS, ModelEntry, get_model
 
 #: Loaded base pipelines and ControlNets, keyed by (model, device, dtype); see ``clear_cache``.
@@ -252,6 +253,7 @@ def load_pipeline(
     10_responsible_generation.
     """
     _check_task(task)
+    quiet_unactionable_warnings()
     device = resolve_device(device)  # 'gpu', or 'cuda' without a GPU: one sentence with the fix
     if model == "auto":
         model, reason = choose_backend(device, task)
