@@ -1,4 +1,4 @@
-"""notebooks/glossary.md holds every key term the notebooks introduce as "English (한국어)"."""
+"""notebooks/glossary.md holds every key term the notebooks introduce as "한국어(English)", written one way."""
 
 from __future__ import annotations
 
@@ -42,14 +42,30 @@ def test_the_glossary_is_exactly_what_the_builder_writes():
     assert len(glossary_pairs()) >= 50
 
 
-def test_both_forms_are_read_and_prose_is_not():
+def test_terms_are_read_korean_first_and_prose_is_not():
     terms = load_glossary_tool().terms_in
-    assert terms("U-Net의 **cross-attention (교차 어텐션)**과 U-Net(유넷)") == [
-        ("cross-attention", "교차 어텐션"), ("U-Net", "유넷")]
-    assert terms("잠재 공간(latent space, 잠재 공간)에서 SNR(signal-to-noise ratio, SNR, 신호 대 잡음비)") == [
-        ("latent space", "잠재 공간"), ("signal-to-noise ratio, SNR", "신호 대 잡음비")]
-    assert terms("## 3. AE에서 VAE로 (autoencoder → variational autoencoder, 변분 오토인코더)") == [
+    assert terms("U-Net의 **교차 어텐션**(cross-attention)과 그림의 잠재 공간(latent space)") == [
+        ("cross-attention", "교차 어텐션"), ("latent space", "잠재 공간")]
+    assert terms("잡음을 재는 신호 대 잡음비(signal-to-noise ratio, SNR)") == [
+        ("signal-to-noise ratio, SNR", "신호 대 잡음비")]
+    assert terms("## 3. 변분 오토인코더 (autoencoder → variational autoencoder)") == [
         ("variational autoencoder", "변분 오토인코더")]
     assert terms("| | CPU (이 워크북의 기본) | Colab GPU |") == []  # a table row
     assert terms("fp16(이 워크북의 기본)과 그 밖의 경우(CPU, 오프라인)") == []  # prose
-    assert terms("(model CPU offload: 쓰지 않는 부품을 CPU로, 느려짐)") == []
+    assert terms("AE에서 VAE로 (autoencoder)") == []  # a particle after Latin letters is no term
+
+
+def test_self_glosses_and_the_english_first_order_are_rejected_with_the_fix():
+    problems = load_glossary_tool().problems
+    assert problems("순방향 확산(forward diffusion, 순방향 확산)") == [
+        "glossed by itself or with Korean inside: '(forward diffusion, 순방향 확산)' → write "
+        "'순방향 확산(forward diffusion)'"]
+    assert problems("U-Net의 cross-attention (교차 어텐션)") == [
+        "English first: 'cross-attention (교차 어텐션)' → write '교차 어텐션(cross-attention)'"]
+    assert problems("교차 어텐션(cross-attention), 그 밖의 경우(CPU, 오프라인), color2(오른쪽 물체의 색)") == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_gloss_is_korean_first_and_never_the_term_itself(path):
+    wrong = load_glossary_tool().notebook_problems(path)
+    assert wrong == [], "\n".join(wrong)
