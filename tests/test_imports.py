@@ -96,8 +96,10 @@ ALLOWED: dict[str, set[str]] = {
     "editing": {"core", "shapes"},
     "responsible": {"core", "shapes"},
     "classroom": {"core", "shapes"},
-    "checks": {"core", "shapes", "responsible"},
-    "training": {"core", "shapes", "control"},  # the ControlNet is measured with 08's own functions
+    # a checker re-measures with the lesson's own functions (08: pose_control)
+    "checks": {"core", "shapes", "responsible", "control"},
+    # the ControlNet is measured with 08's own functions; the hands LoRA is trained with 09's
+    "training": {"core", "shapes", "control", "editing"},
     "gpu_budget": {"core"},
 }
 
