@@ -85,7 +85,7 @@ class HandCount:
 
 #: Every CUDA-only cell of the counted notebooks, by notebook name.
 HAND_COUNTED: dict[str, list[HandCount]] = {
-    "05_running_stable_diffusion": [HandCount("c25", "adbb93fcf3f3336d", _speed_rows)],
+    "05_running_stable_diffusion": [HandCount("c25", "4c11cf2d81e041de", _speed_rows)],
 }
 
 
