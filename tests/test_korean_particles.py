@@ -65,7 +65,7 @@ PARTICLE_AFTER_A_VALUE = re.compile(
 def test_no_checker_message_glues_a_fixed_particle_to_a_value():
     """A particle after an f-string value must come from with_particle ("42이", "all는" were bugs)."""
     modules = sorted(p for p in Path(checks.__file__).parent.glob("*.py") if p.name != "korean_particles.py")
-    assert len(modules) == 12  # __init__, api and one module per notebook, 01 to 10
+    assert len(modules) == 13  # __init__, api and one module per notebook, 00 to 10
     glued = [f"{path.name}: {line.strip()}" for path in modules for line in path.read_text().splitlines()
              if PARTICLE_AFTER_A_VALUE.search(line)]
     assert not glued
@@ -76,11 +76,11 @@ def test_checker_messages_pick_the_right_particle():
     verdict = checks.check_generators(lambda s, n: [torch.Generator("cpu").manual_seed(s + i + 1)
                                                    for i in range(n)])
     assert "seed + 0 = 42가 아닙니다." in verdict.message
-    fixes = {"baseline": {"all": 0.0}, "inpainting": {"all": 0.4}}
-    assert "'baseline'의 all은 0.00인데" in checks.check_best_fix("baseline", fixes).message
+    verdict = checks.check_snr_share({"linear": 10, "scaled_linear": 35.4, "squaredcos_cap_v2": 49.6})
+    assert "linear" in verdict.message and verdict.kind == "wrong"
     verdict = checks.check_frechet_1d(lambda m1, s1, m2, s2: 0.0)
     assert "N(1.0, 2.0²)과 N(4.0, 2.0²)이면 9인데 0입니다." in verdict.message
-    verdict = checks.check_img2img_steps(lambda steps, s: steps)
-    assert "steps=20, strength=0.4면 8걸음인데 20입니다." in verdict.message
+    verdict = checks.check_img2img_steps(lambda steps, s: 3)
+    assert "steps=20, strength=0.4면 8걸음인데 3입니다." in verdict.message
     verdict = checks.check_latent_shape(lambda h, w, f, c: (c, w // f, h // f))
     assert "channels=4면 (4, 96, 64)인데 (4, 64, 96)을 돌려주었습니다." in verdict.message

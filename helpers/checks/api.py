@@ -72,7 +72,8 @@ _STYLES = {
 class Hint(Exception):
     """A wrong answer; the message is the friendly hint shown to the student.
 
-    Used by helpers.checks.{api, controlnet, prompt_engineering, reverse_diffusion} (no notebook
+    Used by helpers.checks.{api, controlnet, editing_and_personalization, failure_cases,
+    forward_diffusion, prompt_engineering, responsible_generation, reverse_diffusion} (no notebook
     calls it).
     """
 
@@ -159,7 +160,8 @@ def expect(condition: Any, hint: str) -> None:
 
     Used by helpers.checks.{api, controlnet, editing_and_personalization, failure_cases,
     forward_diffusion, gan_vae_recap, inside_stable_diffusion, prompt_engineering,
-    responsible_generation, reverse_diffusion, running_stable_diffusion} (no notebook calls it).
+    responsible_generation, reverse_diffusion, running_stable_diffusion, setup_check} (no notebook
+    calls it).
     """
     if not condition:
         raise Hint(hint)
@@ -228,7 +230,8 @@ def call(fn: Callable, *args: Any, **kwargs: Any) -> Any:
     ``_run_with_time_limit``).
     Used by helpers.checks.{controlnet, editing_and_personalization, failure_cases,
     forward_diffusion, gan_vae_recap, inside_stable_diffusion, prompt_engineering,
-    responsible_generation, reverse_diffusion, running_stable_diffusion} (no notebook calls it).
+    responsible_generation, reverse_diffusion, running_stable_diffusion, setup_check} (no notebook
+    calls it).
     """
     if not callable(fn):
         raise Hint(f"함수를 넣어야 합니다 (받은 것: {type(fn).__name__}). "
@@ -249,8 +252,9 @@ def brief(value: Any, limit: int = 80) -> str:
     """Return a short repr of a student's value for a hint: a big tensor or array by its shape.
 
     At most ``limit`` characters; longer text ends in "…".
-    Used by helpers.checks.{api, failure_cases, inside_stable_diffusion, prompt_engineering,
-    running_stable_diffusion} (no notebook calls it).
+    Used by helpers.checks.{api, editing_and_personalization, failure_cases,
+    inside_stable_diffusion, prompt_engineering, responsible_generation, running_stable_diffusion}
+    (no notebook calls it).
     """
     if isinstance(value, (torch.Tensor, np.ndarray)) and math.prod(value.shape) > 8:
         return f"모양(shape)이 {tuple(value.shape)}인 {type(value).__name__}"
@@ -292,8 +296,9 @@ def as_number(value: Any, what: str = "답") -> float:
     Accepts a Python int or float, a numpy scalar (np.int64, np.float32, ...), a 0-d or
     one-element numpy array or torch tensor (any dtype, any device). ``None``, text, bools,
     several numbers, NaN and inf get a hint with the reason; ``what`` names the value in it.
-    Used by helpers.checks.{controlnet, failure_cases, responsible_generation,
-    running_stable_diffusion} (no notebook calls it).
+    Used by helpers.checks.{controlnet, failure_cases, forward_diffusion, gan_vae_recap,
+    prompt_engineering, responsible_generation, running_stable_diffusion, setup_check} (no notebook
+    calls it).
     """
     return float(_scalar(value, what))
 
@@ -303,8 +308,8 @@ def as_integer(value: Any, what: str = "답") -> int:
 
     Accepts everything ``as_number`` does whose value is whole (259, np.int64(259),
     torch.tensor(259), 259.0).
-    Used by helpers.checks.{editing_and_personalization, forward_diffusion, responsible_generation}
-    (no notebook calls it).
+    Used by helpers.checks.{editing_and_personalization, forward_diffusion, inside_stable_diffusion,
+    responsible_generation, reverse_diffusion} (no notebook calls it).
     """
     number = _scalar(value, what)
     if isinstance(number, float) and not number.is_integer():
@@ -316,8 +321,9 @@ def expect_tensor(value: Any, shape: tuple[int, ...], what: str, hint: str = "")
     """Return None if ``value`` is a torch.Tensor of ``shape``; otherwise raise a Hint.
 
     ``hint`` is added to the message about a wrong shape.
-    Used by helpers.checks.{editing_and_personalization, forward_diffusion, gan_vae_recap,
-    inside_stable_diffusion, prompt_engineering, reverse_diffusion} (no notebook calls it).
+    Used by helpers.checks.{controlnet, editing_and_personalization, forward_diffusion,
+    gan_vae_recap, inside_stable_diffusion, prompt_engineering, reverse_diffusion,
+    running_stable_diffusion, setup_check} (no notebook calls it).
     """
     expect(isinstance(value, torch.Tensor),
            f"{with_particle(what, '은/는')} torch.Tensor여야 합니다 (받은 것: {type(value).__name__}).")
@@ -332,8 +338,9 @@ def close(value: torch.Tensor, expected: torch.Tensor, atol: float = 1e-5) -> bo
     Compared in float64 on the CPU, so a float64, float16 or bfloat16 answer never crashes
     the comparison. A half-precision answer is right within what its precision allows: its
     rounding, 4 machine epsilons of the largest expected value, is added to ``atol``.
-    Used by helpers.checks.{editing_and_personalization, forward_diffusion, gan_vae_recap,
-    inside_stable_diffusion, prompt_engineering, reverse_diffusion} (no notebook calls it).
+    Used by helpers.checks.{controlnet, editing_and_personalization, forward_diffusion,
+    gan_vae_recap, inside_stable_diffusion, prompt_engineering, reverse_diffusion,
+    running_stable_diffusion, setup_check} (no notebook calls it).
     """
     value = value.detach().cpu()
     expected = expected.detach().cpu().double()
@@ -350,7 +357,8 @@ def checker(func: Callable[..., str | Verdict | None]) -> Callable[..., Verdict]
     error while checking (an answer of a type nobody foresaw) becomes a hint, not a crash.
     Used by helpers.checks.{controlnet, editing_and_personalization, failure_cases,
     forward_diffusion, gan_vae_recap, inside_stable_diffusion, prompt_engineering,
-    responsible_generation, reverse_diffusion, running_stable_diffusion} (no notebook calls it).
+    responsible_generation, reverse_diffusion, running_stable_diffusion, setup_check} (no notebook
+    calls it).
     """
 
     @functools.wraps(func)

@@ -118,7 +118,8 @@ def with_particle(word: object, particle: str) -> str:
     module's docstring; when it cannot be told, both forms are written ("은(는)", "(으)로").
     Used by helpers.checks.{api, controlnet, editing_and_personalization, failure_cases,
     forward_diffusion, gan_vae_recap, inside_stable_diffusion, prompt_engineering,
-    responsible_generation, reverse_diffusion, running_stable_diffusion} (no notebook calls it).
+    responsible_generation, reverse_diffusion, running_stable_diffusion, setup_check} (no notebook
+    calls it).
     """
     after_consonant, after_vowel = particle.split("/")
     text = str(word)

@@ -55,7 +55,7 @@ def weights_digest(modules: dict[str, nn.Module]) -> str:
 
     A checkpoint trained on top of a model (a LoRA, a learnt word) records the digest of that
     model, so that it is never loaded onto another one.
-    Used by helpers.core.checkpoints (no notebook calls it).
+    Used by helpers.core.checkpoints, helpers.training.train_hands_lora (no notebook calls it).
     """
     named = ((f"{module}.{key}", value) for module in sorted(modules)
              for key, value in modules[module].state_dict().items())

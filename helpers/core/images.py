@@ -199,7 +199,7 @@ def image_grid(
 
     ``images`` is a list of anything ``to_pil`` accepts, or a batch (BCHW tensor, BHWC or BCHW
     array). ``cols`` defaults to up to 4 per row. Smaller images are centred in their cell.
-    Used in 02_forward_diffusion.
+    Used by helpers.prompting.prompt_grid (no notebook calls it).
     """
     pictures = [im.convert("RGB") for im in _as_images(images)]
     names = _check_titles(titles, len(pictures))

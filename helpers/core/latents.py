@@ -27,7 +27,7 @@ def image_to_tensor(image, size: int | None = None) -> torch.Tensor:
     """Return a PIL picture as a 3xHxW float tensor in [-1, 1] (what the VAE eats).
 
     With ``size``, a picture of another size is first resized to ``size`` x ``size`` (bicubic).
-    Used in 02_forward_diffusion.
+    Used in 02_forward_diffusion, 08_controlnet.
     """
     from PIL import Image
 

@@ -8,7 +8,7 @@ from typing import Any
 def in_notebook() -> bool:
     """Return True when running inside a Jupyter or Colab kernel (an IPython shell with a kernel).
 
-    Used by helpers.checks.api, helpers.core.images (no notebook calls it).
+    Used by helpers.checks.api, helpers.core.notebook (no notebook calls it).
     """
     try:
         from IPython import get_ipython

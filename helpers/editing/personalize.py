@@ -85,7 +85,7 @@ def unseen_hexagons(n: int, training: Sequence[Hexagon], seed: int = 1) -> list[
 def encode(pipe, images, batch: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
     """Return the VAE posterior means and standard deviations of PIL ``images`` (float32, on the CPU).
 
-    Used by helpers.editing.personalize (no notebook calls it).
+    Used by helpers.editing.personalize, helpers.training.train_hands_lora (no notebook calls it).
     """
     means, stds = latent_distribution(pipe.vae, pipe.image_processor.preprocess(images), batch)
     return means.float().cpu(), stds.float().cpu()

@@ -106,7 +106,7 @@ def read(image) -> dict[str, str | None]:
     """Return the attributes read from a one-object picture (shape, size, color, position, background).
 
     An attribute that cannot be read (no object at all) is None.
-    Used in 01_gan_vae_recap, 03_reverse_diffusion, 04_inside_stable_diffusion,
+    Used in 00_setup_check, 01_gan_vae_recap, 03_reverse_diffusion, 04_inside_stable_diffusion,
     05_running_stable_diffusion, 06_prompt_engineering, 07_failure_cases,
     09_editing_and_personalization, 10_responsible_generation.
     """
@@ -169,7 +169,7 @@ def pose_iou(image, points: np.ndarray) -> float:
 def component_sizes(mask: np.ndarray) -> list[int]:
     """Return the pixel counts of the 4-connected components of a boolean mask, in scan order.
 
-    Used by helpers.prompting.two_objects, helpers.shapes.reader (no notebook calls it).
+    Used by helpers.prompting.two_objects, helpers.shapes.{hands, reader} (no notebook calls it).
     """
     labels = np.zeros(mask.shape, dtype=np.int32)
     sizes: list[int] = []
@@ -209,9 +209,9 @@ def adherence(prompts: Sequence[str], images: Sequence) -> dict[str, float]:
     of pictures with every named attribute right. Person prompts score colour and
     background; two-object prompts score each object's shape and colour and the
     background. Korean one-object prompts (``helpers.shapes.korean``) are scored like English ones.
-    Used in 00_setup_check, 04_inside_stable_diffusion, 05_running_stable_diffusion,
-    06_prompt_engineering, 07_failure_cases, 09_editing_and_personalization,
-    10_responsible_generation.
+    Used in 00_setup_check, 02_forward_diffusion, 04_inside_stable_diffusion,
+    05_running_stable_diffusion, 06_prompt_engineering, 07_failure_cases,
+    09_editing_and_personalization, 10_responsible_generation.
     """
     if len(prompts) != len(images):
         raise ValueError(f"{len(prompts)} prompts but {len(images)} images")

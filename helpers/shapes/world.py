@@ -82,7 +82,7 @@ def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
 def check_side(size: int) -> int:
     """Return ``size`` if it is a valid canvas side (an int >= 32), else raise ValueError.
 
-    Used by helpers.shapes.{hexagons, people, world} (no notebook calls it).
+    Used by helpers.shapes.{hands, hexagons, people, world} (no notebook calls it).
     """
     if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < MIN_SIDE:
         raise ValueError(f"canvas side must be an integer >= {MIN_SIDE}, got {size!r}")
