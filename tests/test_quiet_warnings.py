@@ -42,11 +42,11 @@ def test_a_truncated_prompt_is_said_once_in_korean():
     quiet_unactionable_warnings()
     seen = []
     message = ("The following part of your input was truncated because CLIP can only handle "
-               "sequences up to 16 tokens: ['on a green background']")
+               "sequences up to 16 tokens: ['on a green background', 'on a green background']")
     for _ in range(3):
         _emit("diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion", message, seen)
     assert seen == ["알림: 프롬프트가 텍스트 인코더가 읽는 16토큰보다 길어서 뒷부분이 잘렸고 "
-                    "그림에 반영되지 않습니다: ['on a green background']"]
+                    "그림에 반영되지 않습니다: 'on a green background'"]
 
 
 def test_a_long_tokenization_is_said_in_korean():

@@ -56,7 +56,7 @@ import torch
 from helpers.checks.korean_particles import with_particle
 from helpers.core.notebook import in_notebook
 
-_TODO = "아직 답이 없습니다: 위의 빈칸(... 또는 None)을 채워 보세요."
+_TODO = "아직 답이 없습니다: 위의 빈칸(`raise NotImplementedError` 또는 None 자리)을 채워 보세요."
 
 #: Seconds one call of a student's function may take before it is stopped (see ``call``).
 TIME_LIMIT_S = 5.0

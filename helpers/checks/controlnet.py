@@ -116,7 +116,7 @@ def check_control_skip(fn: Callable) -> str:
     expect_tensor(zero, tuple(skip.shape), "돌려준 skip")
     expect(close(zero, skip), "weight와 bias가 모두 0인데 skip이 바뀌었습니다: 0으로 초기화된 합성곱은 "
                               "아무것도 더하지 않아야 합니다.")
-    return ("학습 전의 zero convolution은 0을 더하므로 원래 UNet 그대로이고, scale은 "
+    return ("학습 전의 제로 합성곱은 0을 더하므로 원래 UNet 그대로이고, scale은 "
             "ControlNet이 더하는 몫만 키우거나 줄입니다.")
 
 

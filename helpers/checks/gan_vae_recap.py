@@ -163,7 +163,8 @@ def check_colour_switch(answer: object, encoder: torch.nn.Module, decoder: torch
     step = weights[1] - weights[0]
     right = weights[switch]
     if abs(value - right) <= 0.01:
-        seen = " → ".join(dict.fromkeys(c or "none" for c in colours))
+        read = [c or "none" for c in colours]
+        seen = " → ".join(c for i, c in enumerate(read) if i == 0 or c != read[i - 1])  # runs merged
         return (f"w = {right:.2f}에서 처음 {target}. 판독기가 읽은 색의 순서: {seen}. "
                 "중간에는 두 끝 어디에도 없는 색이 지나갑니다.")
     expect(not (value == int(value) and int(value) == switch and value > 1),

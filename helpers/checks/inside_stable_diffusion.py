@@ -148,9 +148,9 @@ def check_x0_settles(answer: object, pipe: Any, prompt: str, steps: int, guidanc
                 and (i == 0 or x0_dist[i - 1] >= threshold - 0.005))
 
     if accepted(value):
-        return (f"걸음 {value}(t = {timesteps[value]})에서 벌써 최종 잠재 표현과 "
-                f"{x0_dist[value]:.0%}만큼 다릅니다 ({steps}걸음 중). 같은 걸음의 z_t는 아직 "
-                f"{z_dist[value]:.0%} 떨어져 있습니다: 그림의 큰 틀은 일찍 정해집니다.")
+        return (f"걸음 {value}(t = {timesteps[value]}, {steps}걸음 중)에서 예측 x̂0는 최종 잠재 표현과 "
+                f"{x0_dist[value]:.0%}밖에 차이 나지 않습니다. 같은 걸음의 z_t는 아직 "
+                f"{z_dist[value]:.0%} 떨어져 있습니다: 예측 x̂0는 z_t보다 훨씬 먼저 자리 잡습니다.")
     expect(value - 1 != right,
            "걸음을 1부터 셌습니다: x0_hats의 번호(0부터)로 답하세요.")
     expect(not (value in timesteps and value >= len(x0_dist)),

@@ -102,7 +102,9 @@ def _unknown_by_prompt(tokenizer: Any, prompts: list[str]) -> dict[str, list[str
 def _message(tokenizer: Any, unknown_by_prompt: dict[str, list[str]], unknown: list[str]) -> str:
     """The warning naming ``unknown``, the unknown words of the prompts in ``unknown_by_prompt``."""
     words = known_words(tokenizer)
-    knows = (f" 이 모델이 아는 단어(the words it learned): {', '.join(words)}; "
+    more = len(learned_words(tokenizer) or ()) - len(words)
+    shown = ", ".join(words) + (f" 외 {more}개 (and {more} more)" if more > 0 else "")
+    knows = (f" 이 모델이 아는 단어(the words it learned): {shown}; "
              f"예(e.g.) '{EXAMPLES[0]}', '{EXAMPLES[1]}'." if words else "")
     listed = ", ".join(repr(w) for w in unknown[:12]) + (" ..." if len(unknown) > 12 else "")
     wholly = [prompt for prompt, words in unknown_by_prompt.items()

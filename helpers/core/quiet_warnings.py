@@ -30,6 +30,7 @@ again does nothing. ``setup()`` and ``load_pipeline()`` call it.
 
 from __future__ import annotations
 
+import ast
 import logging
 
 TORCHVISION_NOTICE = "requires torchvision (not installed); falling back to"
@@ -57,7 +58,7 @@ class UnactionableWarnings(logging.Filter):
             return False
         if CLIP_TRUNCATION in text:
             limit = text.split("sequences up to", 1)[1].split("tokens", 1)[0].strip()
-            removed = text.split("tokens:", 1)[-1].strip()
+            removed = _unique_pieces(text.split("tokens:", 1)[-1].strip())
             if removed in self.truncations_said:
                 return False
             self.truncations_said.add(removed)
@@ -71,6 +72,17 @@ class UnactionableWarnings(logging.Filter):
                           f"{limit.strip()}토큰보다 깁니다. 파이프라인은 넘는 부분을 잘라 냅니다.")
             record.args = ()
         return True
+
+
+def _unique_pieces(removed: str) -> str:
+    """Return diffusers' list of cut-off texts (one per picture of a batch) with repeats left out."""
+    try:
+        pieces = ast.literal_eval(removed)
+    except (ValueError, SyntaxError):
+        return removed
+    if not isinstance(pieces, list):
+        return removed
+    return ", ".join(repr(piece) for piece in dict.fromkeys(pieces))
 
 
 _FILTER = UnactionableWarnings()
