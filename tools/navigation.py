@@ -19,7 +19,9 @@ Everything comes from the notebooks themselves (notebooks/*.ipynb, in file-name 
 
 The table sits in README.md between ``<!-- notebook-table:start -->`` and
 ``<!-- notebook-table:end -->``. The "next" link is the last line of each notebook's last
-markdown cell, starting ``**다음 (next):**``; the last notebook points back to the README list.
+markdown cell, starting ``**다음 (next):**``, with the next notebook's title and, for the students,
+the first sentence under its "## 이 노트북에서 배우는 것" in Korean (the README's goal column stays
+English); the last notebook points back to the README list.
 
 The README's "Layout" block (between ``<!-- layout:start -->`` and ``<!-- layout:end -->``) lists
 every package and module of helpers/ and every script of tools/ by its docstring's first line;
@@ -82,6 +84,11 @@ def goal(nb: nbformat.NotebookNode, path: Path) -> str:
     given = nb.metadata.get("workbook", {}).get("goal")
     if given:
         return " ".join(str(given).split())
+    return taught(nb, path)
+
+
+def taught(nb: nbformat.NotebookNode, path: Path) -> str:
+    """Return the first sentence under the notebook's "이 노트북에서 배우는 것" (Korean, for students)."""
     first = next(c for c in nb.cells if c.cell_type == "markdown")
     lines = first.source.split("\n")
     at = next((i for i, line in enumerate(lines) if LEARN in line), 0)  # else after the title
@@ -193,7 +200,7 @@ def next_line(books: list[tuple[Path, nbformat.NotebookNode]], i: int) -> str:
     """Return the closing "next" line of notebook ``i``."""
     if i + 1 < len(books):
         path, nb = books[i + 1]
-        return f"{NEXT} [{title(nb, path)}]({path.name}) — {goal(nb, path)}"
+        return f"{NEXT} [{title(nb, path)}]({path.name}) — {taught(nb, path)}"
     return f"{NEXT} 마지막 노트북입니다. 전체 목록: [README의 노트북 표](../README.md#notebooks)"
 
 
