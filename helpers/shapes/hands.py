@@ -21,8 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from helpers.shapes import COLORS, PALETTE, SUPERSAMPLE, check_side
+from helpers.shapes import COLORS, PALETTE
 from helpers.shapes.reader import component_sizes, snap
+from helpers.shapes.world import supersampled
 
 HAND = "hand"
 FINGER_COUNTS: tuple[int, ...] = (1, 2, 3, 4, 5)
@@ -87,15 +88,14 @@ def render_hand(item: Hand, size: int = 64) -> Image.Image:
 
     Used in 07_failure_cases.
     """
-    size = check_side(size)
-    big = size * SUPERSAMPLE
-    canvas = Image.new("RGB", (big, big), PALETTE[item.background])
-    draw = ImageDraw.Draw(canvas)
     colour = PALETTE[item.color]
-    draw.rectangle([PALM[0] * big, PALM[1] * big, PALM[2] * big - 1, PALM[3] * big - 1], fill=colour)
-    for left, right in finger_spans(item.fingers):
-        draw.rectangle([left * big, FINGER_TOP * big, right * big - 1, PALM[1] * big], fill=colour)
-    return canvas.resize((size, size), Image.Resampling.LANCZOS)
+
+    def paint(pen: ImageDraw.ImageDraw, big: int) -> None:
+        pen.rectangle([PALM[0] * big, PALM[1] * big, PALM[2] * big - 1, PALM[3] * big - 1], fill=colour)
+        for left, right in finger_spans(item.fingers):
+            pen.rectangle([left * big, FINGER_TOP * big, right * big - 1, PALM[1] * big], fill=colour)
+
+    return supersampled(size, item.background, paint)
 
 
 def hand_caption(item: Hand, background: bool = True) -> str:

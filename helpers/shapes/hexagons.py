@@ -20,8 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from helpers.shapes import COLORS, PALETTE, POSITIONS, SIZES, SUPERSAMPLE, Shape, check_side
+from helpers.shapes import COLORS, PALETTE, POSITIONS, SIZES, Shape
 from helpers.shapes.reader import read, snap
+from helpers.shapes.world import supersampled
 
 HEXAGON = "hexagon"
 SHAPES_WITH_HEXAGON: tuple[str, ...] = ("circle", "square", "triangle", HEXAGON)
@@ -71,13 +72,11 @@ def render_hexagon(item: Hexagon, size: int = 64) -> Image.Image:
 
     Used in 09_editing_and_personalization.
     """
-    size = check_side(size)
-    big = size * SUPERSAMPLE
-    canvas = Image.new("RGB", (big, big), PALETTE[item.background])
-    cx, cy = (v * big for v in POSITIONS[item.position])
-    ImageDraw.Draw(canvas).polygon(hexagon_corners(cx, cy, SIZES[item.size] * big),
-                                   fill=PALETTE[item.color])
-    return canvas.resize((size, size), Image.Resampling.LANCZOS)
+    def paint(pen: ImageDraw.ImageDraw, big: int) -> None:
+        cx, cy = (v * big for v in POSITIONS[item.position])
+        pen.polygon(hexagon_corners(cx, cy, SIZES[item.size] * big), fill=PALETTE[item.color])
+
+    return supersampled(size, item.background, paint)
 
 
 def hexagon_caption(item, word: str = HEXAGON, keep: tuple[str, ...] | None = None) -> str:

@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from helpers.shapes import COLORS, PALETTE, SUPERSAMPLE, check_side
+from helpers.shapes.world import supersampled
 
 KEYPOINT_NAMES: tuple[str, ...] = (
     "nose", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder",
@@ -232,11 +233,8 @@ def render_person(person: Person, size: int = 64) -> Image.Image:
 
     Used in 07_failure_cases, 08_controlnet.
     """
-    size = check_side(size)
-    big = size * SUPERSAMPLE
-    canvas = Image.new("RGB", (big, big), PALETTE[person.background])
-    _draw_body(ImageDraw.Draw(canvas), keypoints(person.pose), big, PALETTE[person.color])
-    return canvas.resize((size, size), Image.Resampling.LANCZOS)
+    return supersampled(size, person.background,
+                        lambda pen, big: _draw_body(pen, keypoints(person.pose), big, PALETTE[person.color]))
 
 
 def person_mask(points: np.ndarray, size: int = 64) -> np.ndarray:

@@ -9,6 +9,7 @@ One-object and two-object pictures live here; people in poses live in
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,7 +83,7 @@ def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
 def check_side(size: int) -> int:
     """Return ``size`` if it is a valid canvas side (an int >= 32), else raise ValueError.
 
-    Used by helpers.shapes.{hands, hexagons, people, world} (no notebook calls it).
+    Used by helpers.shapes.{people, world} (no notebook calls it).
     """
     if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < MIN_SIDE:
         raise ValueError(f"canvas side must be an integer >= {MIN_SIDE}, got {size!r}")
@@ -135,17 +136,29 @@ def _draw_object(draw: ImageDraw.ImageDraw, item: Shape, side: float,
         draw.polygon([(cx, cy - r), (cx - r, cy + r), (cx + r, cy + r)], fill=fill)
 
 
+def supersampled(size: int, background: str,
+                 paint: Callable[[ImageDraw.ImageDraw, int], None]) -> Image.Image:
+    """Return a ``size`` x ``size`` picture painted at SUPERSAMPLE times the size, Lanczos-downsampled.
+
+    ``paint(pen, big)`` draws on a ``big`` x ``big`` canvas filled with ``background``; every
+    Shapes-world renderer draws this way, so edges are anti-aliased alike.
+    Used by helpers.shapes.{hands, hexagons, people, world} (no notebook calls it).
+    """
+    size = check_side(size)
+    big = size * SUPERSAMPLE
+    canvas = Image.new("RGB", (big, big), PALETTE[background])
+    paint(ImageDraw.Draw(canvas), big)
+    return canvas.resize((size, size), Image.Resampling.LANCZOS)
+
+
 def render(item: Shape, size: int = 64) -> Image.Image:
     """Return the RGB picture of one object, rendered at 4x and Lanczos-downsampled.
 
     Used in 02_forward_diffusion, 04_inside_stable_diffusion, 05_running_stable_diffusion,
     08_controlnet, 09_editing_and_personalization, 10_responsible_generation.
     """
-    size = check_side(size)
-    big = size * SUPERSAMPLE
-    canvas = Image.new("RGB", (big, big), PALETTE[item.background])
-    _draw_object(ImageDraw.Draw(canvas), item, big, POSITIONS[item.position])
-    return canvas.resize((size, size), Image.Resampling.LANCZOS)
+    return supersampled(size, item.background,
+                        lambda pen, big: _draw_object(pen, item, big, POSITIONS[item.position]))
 
 
 @dataclass(frozen=True)
@@ -188,13 +201,11 @@ def render_two(item: TwoShapes, size: int = 64) -> Image.Image:
 
     Used in 07_failure_cases.
     """
-    size = check_side(size)
-    big = size * SUPERSAMPLE
-    canvas = Image.new("RGB", (big, big), PALETTE[item.background])
-    draw = ImageDraw.Draw(canvas)
-    for half in item.halves():
-        _draw_object(draw, half, big, POSITIONS[half.position])
-    return canvas.resize((size, size), Image.Resampling.LANCZOS)
+    def paint(pen: ImageDraw.ImageDraw, big: int) -> None:
+        for half in item.halves():
+            _draw_object(pen, half, big, POSITIONS[half.position])
+
+    return supersampled(size, item.background, paint)
 
 
 def caption(item: Shape, keep: tuple[str, ...] | None = None) -> str:
