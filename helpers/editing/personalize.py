@@ -85,7 +85,7 @@ def unseen_hexagons(n: int, training: Sequence[Hexagon], seed: int = 1) -> list[
 def encode(pipe, images, batch: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
     """Return the VAE posterior means and standard deviations of PIL ``images`` (float32, on the CPU).
 
-    Used by helpers.editing.personalize, helpers.training.train_hands_lora (no notebook calls it).
+    Used by helpers.editing.personalize (no notebook calls it).
     """
     means, stds = latent_distribution(pipe.vae, pipe.image_processor.preprocess(images), batch)
     return means.float().cpu(), stds.float().cpu()
@@ -117,7 +117,7 @@ class ConceptData:
             raise ValueError(f"prior_share must be in [0, 1), got {prior_share!r}.")
         side = picture_side(pipe)
         self.items, self.word, self.prior_share = list(items), word, prior_share
-        self.pictures = [_render(item, side) for item in self.items]
+        self.pictures = [self.render(item, side) for item in self.items]
         self.means, self.stds = encode(pipe, self.pictures)
         self.scaling = float(pipe.vae.config.scaling_factor)
         self.rng = random.Random(seed)
@@ -129,6 +129,10 @@ class ConceptData:
 
     def __len__(self) -> int:
         return len(self.items)
+
+    def render(self, item: Hexagon | Shape, side: int):
+        """Return the picture of concept item ``item`` at ``side`` pixels (a subclass may draw others)."""
+        return _render(item, side)
 
     def caption(self, item: Hexagon | Shape) -> str:
         """Return a random caption of concept picture ``item``: full half the time, else partial."""

@@ -1,6 +1,7 @@
 """Teach the bundled mini Stable Diffusion hands with countable fingers, with a LoRA (for 07_failure_cases).
 
-Usage (about five minutes on a 2-core CPU; not resumable, it is short):
+Usage (23 minutes on the 2-core CPU shared with other jobs, 1 torch thread: see the card; not
+resumable):
 
     python -m helpers.training.train_hands_lora                  # writes data/models/hands-lora/
     python -m helpers.training.train_hands_lora --steps 20 --per-count 4 --out /tmp/hands  # smoke test
@@ -35,9 +36,10 @@ import numpy as np
 import torch
 
 from helpers.core.config import REPO_ROOT
-from helpers.shapes import OPTIONAL_ATTRIBUTES, all_shapes, caption, render
+from helpers.editing.personalize import ConceptData
 from helpers.shapes.hands import (
     FINGER_COUNTS,
+    HAND,
     Hand,
     all_hands,
     hand_caption,
@@ -51,45 +53,27 @@ STEPS, RANK, LR, BATCH, PER_COUNT, PRIOR_SHARE = 1500, 8, 1e-3, 16, 40, 0.5
 SAMPLE_STEPS, SAMPLE_GUIDANCE = 20, 5.0
 
 
-class HandData:
+class HandData(ConceptData):
     """Pictures of hands as VAE latents with their captions, plus ordinary Shapes pictures.
 
-    ``batch(size)`` has ``personalize.ConceptData``'s contract (what ``train_concept`` asks
-    for): ``size`` scaled latents, a fresh VAE sample each, and their captions; a share
-    ``prior_share`` of them are ordinary Shapes pictures with their own captions.
+    09's ``ConceptData`` with hands for its concept: each hand drawn by ``render_hand`` and
+    captioned ``a red hand with three fingers`` with the background named half the time; a share
+    ``prior_share`` of every batch are ordinary Shapes pictures with their own captions.
     Used by helpers.training.train_hands_lora (no notebook calls it).
     """
 
     def __init__(self, pipe, items: Sequence[Hand], *, prior_share: float = PRIOR_SHARE,
                  prior_pictures: int = 600, seed: int = 0) -> None:
-        from helpers.editing.personalize import encode
+        super().__init__(pipe, items, HAND, prior_share=prior_share, prior_pictures=prior_pictures,
+                         seed=seed)
 
-        self.items = list(items)
-        self.prior_share = prior_share
-        self.means, self.stds = encode(pipe, [render_hand(item) for item in self.items])
-        self.prior = random.Random(seed + 1).sample(all_shapes(), prior_pictures)
-        self.prior_means, self.prior_stds = encode(pipe, [render(item) for item in self.prior])
-        self.scaling = float(pipe.vae.config.scaling_factor)
-        self.rng = random.Random(seed)
-        self.generator = torch.Generator().manual_seed(seed)
+    def render(self, item: Hand, side: int):
+        """Return the picture of hand ``item`` at ``side`` pixels."""
+        return render_hand(item, side)
 
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def batch(self, size: int) -> tuple[torch.Tensor, list[str]]:
-        """Return ``size`` scaled latents and their captions (hands first, then Shapes)."""
-        n_prior = int(round(size * self.prior_share))
-        own = [self.rng.randrange(len(self.items)) for _ in range(size - n_prior)]
-        old = [self.rng.randrange(len(self.prior)) for _ in range(n_prior)]
-        captions = [hand_caption(self.items[i], background=self.rng.random() < 0.5) for i in own]
-        for i in old:
-            keep = None if self.rng.random() < 0.5 else tuple(
-                name for name in OPTIONAL_ATTRIBUTES if self.rng.random() < 0.5)
-            captions.append(caption(self.prior[i], keep))
-        means = torch.cat([self.means[own], self.prior_means[old]])
-        stds = torch.cat([self.stds[own], self.prior_stds[old]])
-        latents = means + stds * torch.randn(means.shape, generator=self.generator)
-        return latents * self.scaling, captions
+    def caption(self, item: Hand) -> str:
+        """Return the caption of hand ``item``, its background named half the time."""
+        return hand_caption(item, background=self.rng.random() < 0.5)
 
 
 def evaluation_hands(per_count: int, seed: int = 1) -> list[Hand]:
