@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from helpers.shapes import COLORS, PALETTE
-from helpers.shapes.reader import component_sizes, snap
+from helpers.shapes.reader import background_and_object, component_sizes, snap
 from helpers.shapes.world import supersampled
 
 HAND = "hand"
@@ -122,14 +122,10 @@ def read_hand(image) -> dict[str, object]:
     """
     indices = snap(image)
     side = indices.shape[1]
-    border = np.concatenate([indices[0], indices[-1], indices[:, 0], indices[:, -1]])
-    background = int(np.bincount(border, minlength=len(COLORS)).argmax())
-    counts = np.bincount(indices.ravel(), minlength=len(COLORS))
-    counts[background] = 0
+    background, obj = background_and_object(indices)
     found = {"color": None, "background": COLORS[background], "hand": False, "fingers": 0}
-    if counts.sum() == 0:
+    if obj is None:
         return found
-    obj = int(counts.argmax())
     mask = indices == obj
     found["color"] = COLORS[obj]
     wide = mask.sum(axis=1) >= PALM_ROW * side

@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from helpers.shapes import COLORS, PALETTE, POSITIONS, SIZES, Shape
-from helpers.shapes.reader import read, snap
+from helpers.shapes.reader import background_and_object, read, snap
 from helpers.shapes.world import supersampled
 
 HEXAGON = "hexagon"
@@ -116,13 +116,9 @@ def shape_features(image) -> dict[str, float] | None:
     """
     pixels = np.asarray(image.convert("RGB"), dtype=np.uint8)
     indices = snap(pixels)
-    border = np.concatenate([indices[0], indices[-1], indices[:, 0], indices[:, -1]])
-    background = int(np.bincount(border, minlength=len(COLORS)).argmax())
-    counts = np.bincount(indices.ravel(), minlength=len(COLORS))
-    counts[background] = 0
-    if counts.sum() == 0:
+    background, obj = background_and_object(indices)
+    if obj is None:
         return None
-    obj = int(counts.argmax())
     ys, xs = np.nonzero(indices == obj)
     h, w = indices.shape
     y0, y1 = max(ys.min() - 1, 0), min(ys.max() + 2, h)

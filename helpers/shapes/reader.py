@@ -49,6 +49,20 @@ def _border_mode(indices: np.ndarray) -> int:
     return int(np.bincount(border, minlength=len(COLORS)).argmax())
 
 
+def background_and_object(indices: np.ndarray, background: int | None = None) -> tuple[int, int | None]:
+    """Return the palette indices of a snapped picture's background and object colours.
+
+    The background is the commonest colour on the border (unless given), the object the
+    commonest other colour (None when the picture is all background).
+    Used by helpers.shapes.{hands, hexagons, reader} (no notebook calls it).
+    """
+    if background is None:
+        background = _border_mode(indices)
+    counts = np.bincount(indices.ravel(), minlength=len(COLORS))
+    counts[background] = 0
+    return background, (int(counts.argmax()) if counts.sum() else None)
+
+
 def _fill_ratio(pixels: np.ndarray, indices: np.ndarray, obj: int, background: int,
                 box: tuple[int, int, int, int]) -> float:
     """Return the object's fill ratio of its bounding box, measured with sub-pixel coverage.
@@ -79,15 +93,11 @@ def _fill_ratio(pixels: np.ndarray, indices: np.ndarray, obj: int, background: i
 def _read_indices(pixels: np.ndarray, indices: np.ndarray, width: float,
                   background: int | None = None, x_offset: float = 0.0) -> dict[str, str | None]:
     """Read one object from a picture and its snapped indices, relative to width ``width``."""
-    if background is None:
-        background = _border_mode(indices)
-    counts = np.bincount(indices.ravel(), minlength=len(COLORS))
-    counts[background] = 0
+    background, obj = background_and_object(indices, background)
     result: dict[str, str | None] = {"background": COLORS[background], "color": None,
                                      "shape": None, "size": None, "position": None}
-    if counts.sum() == 0:
+    if obj is None:
         return result
-    obj = int(counts.argmax())
     ys, xs = np.nonzero(indices == obj)
     x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
     box_w, box_h = x1 - x0, y1 - y0
