@@ -6,7 +6,7 @@
 #   make warm   run every notebook once so helpers.core.generate's disk cache holds its pictures
 #   make build  execute every notebook (full mode) into build/: .ipynb + .html handouts
 #               (make build FAST=1: the quick fast-mode run the tests use)
-#   make checkpoints  retrain what 01, 03 and 09 load (data/checkpoints/): each notebook run from
+#   make checkpoints  retrain what 01, 03, 09 and 11 load (data/checkpoints/): each notebook run from
 #               scratch in full mode, its own cells saving the weights; then the card
 # For maintainers:
 #   make colab-twin  Colab's package versions on Python 3.13 (constraints/colab.txt), the workbook
@@ -26,7 +26,7 @@ LAB_ARGS ?=
 STAMP := $(VENV)/.installed
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: lab test pytest lint eval train-mini-sd train-controlnet eval-controlnet install install-dev clean-venv warm build browser colab-twin checkpoints
+.PHONY: lab test pytest lint eval train-mini-sd train-mini-sd3 eval-sd3 train-controlnet eval-controlnet install install-dev clean-venv warm build browser colab-twin checkpoints
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -100,7 +100,7 @@ warm: $(STAMP)
 build: $(STAMP)
 	$(BIN)/python tools/run_notebooks.py build $(FAST_FLAG) $(NOTEBOOKS)
 
-# The checkpoints 01, 03 and 09 load after their live training (tools/make_checkpoints.py): each notebook
+# The checkpoints 01, 03, 09 and 11 load after their live training (tools/make_checkpoints.py): each notebook
 # runs top to bottom in full mode with WORKBOOK_FROM_SCRATCH=1 WORKBOOK_SAVE_CHECKPOINTS=1, so the
 # notebook's own training cells train the full length and save; then data/checkpoints/README.md is
 # written with the measured times and the scores the same run measured. NOTEBOOKS=03 for one.
@@ -115,6 +115,14 @@ eval: $(STAMP)
 # Retrain the bundled model (about an hour on 2 CPU cores; re-run to resume from runs/mini-sd/).
 train-mini-sd: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m helpers.training.train_mini_sd
+
+# Retrain the bundled mini Stable Diffusion 3 (MMDiT + flow matching, on mini-sd's VAE; about 55 minutes
+# on 2 CPU cores; re-run to resume from runs/mini-sd3/), then compare it with mini-sd and rewrite its card.
+train-mini-sd3: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m helpers.training.train_mini_sd3
+
+eval-sd3: $(STAMP)
+	HF_HUB_OFFLINE=1 WORKBOOK_CACHE=off $(BIN)/python -m helpers.training.evaluate_sd3
 
 # Retrain the bundled pose ControlNet on mini-sd (under an hour on 2 CPU cores; resumes from
 # runs/mini-controlnet/), then measure it on unseen poses and rewrite its card.

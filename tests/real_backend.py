@@ -1,6 +1,7 @@
 """Run a notebook's code cells in one namespace with the real-SD backend chosen (tiny weights).
 
-Used with the ``offline_hub`` fixture: ``choose_backend`` is patched to answer "sd15", so
+Used with the ``offline_hub`` fixture: ``choose_backend`` is patched to answer "sd15" (for
+``family="sd3"``: "sd35-medium"), so
 ``helpers.load_pipeline("text2img")`` loads the tiny sd15 from the offline hub cache and every
 ``if model != "mini-sd":`` branch a Colab student with a GPU would run is executed.
 """
@@ -29,8 +30,12 @@ def run_with_real_backend(name: str, monkeypatch) -> dict:
 
     matplotlib.use("Agg")
 
-    def real(device=None, task="text2img"):
-        return ("sd15-inpaint" if task == "inpaint" else "sd15"), "test: tiny real weights"
+    from helpers.core.registry import FAMILIES
+
+    def real(device=None, task="text2img", family="sd15"):
+        if family == "sd15" and task == "inpaint":
+            return "sd15-inpaint", "test: tiny real weights"
+        return FAMILIES[family]["real"], "test: tiny real weights"
 
     monkeypatch.setattr(helpers.core.loading, "choose_backend", real)
     monkeypatch.setattr(helpers, "choose_backend", real)

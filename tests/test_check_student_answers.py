@@ -277,7 +277,8 @@ TAKES_A_VALUE = {"check_snr_crossing": (), "check_hands_up": (), "check_fewest_s
                  "check_colour_switch": (None, None, None, None), "check_decided_step": (None,),
                  "check_x0_settles": (None, "a circle", 4, 5.0, 0), "check_enough_steps": (None, ["a"]),
                  "check_mix_crossing": (4, None), "check_near_misses": ([None], [None]),
-                 "check_most_changed_layer": (None,), "check_lowest_jpeg_quality": ([None], [50])}
+                 "check_most_changed_layer": (None,), "check_lowest_jpeg_quality": ([None], [50]),
+                 "check_reflow_straightness": (None,)}
 
 
 def returning(value):

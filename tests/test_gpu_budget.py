@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -211,6 +212,134 @@ def test_unknown_units_and_weights_name_the_fix(tmp_path):
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(ValueError, match="no method"):
         load_costs(tmp_path / "bad.json")
+
+
+# ---- SD 3 (SD 3.5 Medium without its T5): counting on the tiny stand-in, costs ------------------
+
+#: The made-up table above with SD 3's units (round numbers; the transformer's FLOPs grow 5x from 512 to 1024 px).
+SD3_COSTS = {
+    **COSTS,
+    "weights_gib_fp16": {**COSTS["weights_gib_fp16"], "sd35-medium": 6.0},
+    "units": {**COSTS["units"],
+              "transformer_eval": {"t4_seconds": 0.2, "activation_gib": 0.1, "flops": 1, "flops_ratio_1024": 5.0},
+              "clip_l_encode": {"t4_seconds": 0.001, "activation_gib": 0.01, "flops": 1},
+              "clip_g_encode": {"t4_seconds": 0.01, "activation_gib": 0.02, "flops": 1},
+              "sd3_vae_decode": {"t4_seconds": 0.25, "activation_gib": 0.5, "flops": 1}},
+}
+
+
+def _sd3_on_hub(offline_hub):
+    from helpers.core.loading import load_pipeline
+
+    pipe = load_pipeline("text2img", model="sd35-medium", device="cpu")
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def test_counts_a_guided_sd3_generation_by_its_units(offline_hub):
+    with count_work() as log:
+        pipe = _sd3_on_hub(offline_hub)
+        pipe(["a", "b"], num_inference_steps=3, guidance_scale=4.5, width=512, height=512, max_sequence_length=16)
+    assert log.loaded == ["sd35-medium"]
+    units = [(c.unit, c.model, c.batch, c.width, c.height) for c in log.calls]
+    # the prompts and the empty negative prompts, each through CLIP-L and CLIP-G (4 calls of 2 prompts);
+    # one transformer call on 2 x 2 latents per step (flow matching: 3 steps, 3 calls); one decode of 2
+    # pictures. The tiny SD 3 keeps SD 3.5 Medium's VAE scale 8, so sizes are the pictures' own.
+    assert units.count(("clip_l_encode", "sd35-medium", 2, 0, 0)) == 2
+    assert units.count(("clip_g_encode", "sd35-medium", 2, 0, 0)) == 2
+    assert units.count(("transformer_eval", "sd35-medium", 4, 512, 512)) == 3 == len(pipe.scheduler.timesteps)
+    decode = [c for c in log.calls if c.unit == "sd3_vae_decode"]
+    assert [(c.batch, c.width, c.sliced) for c in decode] == [(2, 512, True)]  # real models: VAE slicing on
+    assert len(log.calls) == 4 + 3 + 1 and all(c.resident == ("sd35-medium",) for c in log.calls)
+    assert not any(c.unit in ("text_encode", "unet_eval", "vae_decode") for c in log.calls)  # SD 1.5's units
+
+
+def test_sd3_sizes_are_their_own_and_the_hand_loop_is_counted_like_the_pipeline(offline_hub):
+    from helpers.core import loading
+    from helpers.core.generate import generate
+
+    with count_work() as log:
+        pipe = _sd3_on_hub(offline_hub)
+        pipe("a", num_inference_steps=2, guidance_scale=1.0, max_sequence_length=16)  # default: 1024 px
+        with torch.no_grad():  # notebook 11's sampling loop by hand: the transformer called directly
+            embeds, _, pooled, _ = pipe.encode_prompt("a", None, None, do_classifier_free_guidance=False,
+                                                      max_sequence_length=16)
+            pipe.transformer(hidden_states=torch.zeros(2, 16, 32, 64), timestep=torch.tensor([500.0, 500.0]),
+                             encoder_hidden_states=embeds.repeat(2, 1, 1), pooled_projections=pooled.repeat(2, 1))
+        assert loading.default_batch(pipe, 512, 512) == 4  # the stand-in has SD 3.5's sizes: as on a T4
+        generate(pipe, ["a"] * 6, steps=1, guidance=4.5, seed=0, width=512, height=512, cache=False)
+    transformer = [(c.batch, c.width, c.height) for c in log.calls if c.unit == "transformer_eval"]
+    assert transformer[:3] == [(1, 1024, 1024), (1, 1024, 1024), (2, 512, 256)]  # unguided at the default
+    assert transformer[3:] == [(8, 512, 512), (4, 512, 512)]  # generate: 4 pictures, then 2, guided
+    assert [c.batch for c in log.calls if c.unit == "sd3_vae_decode"] == [1, 4, 2]
+    assert [c.unit for c in log.calls if c.unit.startswith("clip_")][-2:] == ["clip_l_encode", "clip_g_encode"]
+
+
+def test_sd3_estimate_by_hand_with_the_transformers_quadratic_growth():
+    def eval_at(side):
+        return Call("transformer_eval", "sd35-medium", 2, side, side, resident=("sd35-medium",))
+
+    assert call_seconds(eval_at(512), SD3_COSTS) == pytest.approx(2 * 0.2)
+    assert call_seconds(eval_at(1024), SD3_COSTS) == pytest.approx(2 * 0.2 * 5.0)  # the FLOPs' own ratio
+    # between: linear plus quadratic in the pixels, a + b = 1 and 4a + 16b = 5, so b = 1/12
+    assert call_seconds(eval_at(256), SD3_COSTS) == pytest.approx(2 * 0.2 * 0.25 * (11 / 12 + 0.25 / 12))
+    assert call_activation_gib(eval_at(1024), SD3_COSTS) == pytest.approx(2 * 0.1 * 4)  # memory stays linear
+    one_picture = [Call("clip_l_encode", "sd35-medium", 1, 0, 0, resident=("sd35-medium",)),
+                   Call("clip_g_encode", "sd35-medium", 1, 0, 0, resident=("sd35-medium",))] * 2
+    one_picture += [eval_at(512)] * 28
+    one_picture += [Call("sd3_vae_decode", "sd35-medium", 1, 512, 512, resident=("sd35-medium",), sliced=True)]
+    result = estimate(WorkLog(calls=one_picture), SD3_COSTS)
+    assert result["sd_seconds"] == pytest.approx(2 * (0.001 + 0.01) + 28 * 2 * 0.2 + 0.25)
+    assert result["peak_gib"] == pytest.approx(0.5 + 6.0 + 0.5)  # the decode's 0.5 GiB beats 2 x 0.1
+    sliced = Call("sd3_vae_decode", "sd35-medium", 4, 512, 512, resident=("sd35-medium",), sliced=True)
+    assert call_activation_gib(sliced, SD3_COSTS) == pytest.approx(0.5)  # one picture at a time, as SD 1.5's
+    assert call_activation_gib(replace(sliced, sliced=False), SD3_COSTS) == pytest.approx(4 * 0.5)
+    assert call_seconds(Call("sd3_vae_encode", "sd35-medium", 1, 512, 512), SD3_COSTS) == pytest.approx(0.1)
+
+
+def test_sd35_architecture_records_name_their_sources_and_build_sd35_medium():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sd35_architecture", ROOT / "tools" / "sd35_architecture.py")
+    arch = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(arch)
+    for name in arch.COMPONENTS:
+        record = arch.spec(name)
+        assert record["hub_config"].startswith("https://huggingface.co/stabilityai/stable-diffusion-3.5-medium/")
+        assert record["values_from"] and all("http" in v or "data/" in v or "=" in v for v in record["values_from"])
+    transformer = arch.build("transformer", "meta")
+    assert arch.parameters(transformer) == 2_243_171_520
+    assert transformer.pos_embed.pos_embed.shape == (1, 384 * 384, 1536)  # + 226 M values: the card's "2.5 B"
+    assert len(transformer.transformer_blocks) == 24
+    assert [i for i, b in enumerate(transformer.transformer_blocks) if b.use_dual_attention] == list(range(13))
+    vae = arch.build("vae", "meta")
+    assert (vae.config.latent_channels, vae.config.scaling_factor, vae.config.shift_factor) == (16, 1.5305, 0.0609)
+    clip_l, clip_g = arch.build("text_encoder", "meta"), arch.build("text_encoder_2", "meta")
+    # the transformer's pooled input is both CLIPs' projections; its text input both CLIPs' widths, zero-padded
+    assert clip_l.config.projection_dim + clip_g.config.projection_dim == transformer.config.pooled_projection_dim
+    assert 2 * (clip_l.config.hidden_size + clip_g.config.hidden_size) == transformer.config.joint_attention_dim
+
+
+def test_t4_costs_prices_sd35_medium_from_its_architecture():
+    """data/t4_costs.json's SD 3.5 units: the FLOPs counted on SD 3.5 Medium's architecture, priced at the
+    same calibrated T4 rate as SD 1.5's, and its float16 weights without the T5."""
+    costs = load_costs()
+    rate = costs["t4_effective_tflops"] * 1e12
+    for unit in ("transformer_eval", "clip_l_encode", "clip_g_encode", "sd3_vae_decode"):
+        row = costs["units"][unit]
+        assert row["t4_seconds"] == pytest.approx(row["flops"] / rate, rel=1e-3) and row["activation_gib"] > 0, unit
+    transformer = costs["units"]["transformer_eval"]
+    assert 2.0e12 < transformer["flops"] < 2.3e12  # per latent at 512 px, 1024 image + 154 text tokens
+    assert 4.0 < transformer["flops_ratio_1024"] < 6.0  # attention grows faster than the pixels
+    # weights, 2 bytes each, without the T5: the transformer's 2,243,171,520 parameters and its 384 x 384 x 1536
+    # positional table (a buffer; together the model card's "2.5 B"), CLIP-L, CLIP-G, the VAE
+    stored = 2_243_171_520 + 384 * 384 * 1536 + 123_650_304 + 694_659_840 + 83_819_683
+    assert costs["weights_gib_fp16"]["sd35-medium"] == pytest.approx(stored * 2 / 2**30, abs=1e-3)
+    picture = costs["sd35_picture_512"]
+    assert picture["t4_seconds"] == pytest.approx(
+        2 * (costs["units"]["clip_l_encode"]["t4_seconds"] + costs["units"]["clip_g_encode"]["t4_seconds"])
+        + 2 * picture["steps"] * transformer["t4_seconds"] + costs["units"]["sd3_vae_decode"]["t4_seconds"], rel=1e-3)
+    assert picture["peak_gib"] <= BUDGET_GIB
 
 
 # ---- every notebook's real-backend full mode, counted and estimated ----------------------------

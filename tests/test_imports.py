@@ -98,8 +98,9 @@ ALLOWED: dict[str, set[str]] = {
     "classroom": {"core", "shapes"},
     # a checker re-measures with the lesson's own functions (08: pose_control)
     "checks": {"core", "shapes", "responsible", "control"},
-    # the ControlNet is measured with 08's own functions; the hands LoRA is trained with 09's
-    "training": {"core", "shapes", "control", "editing"},
+    # the ControlNet is measured with 08's own functions; the hands LoRA is trained with 09's;
+    # mini-sd3 is compared with mini-sd on 07's two-object prompts with 07's own reading
+    "training": {"core", "shapes", "control", "editing", "prompting"},
     "gpu_budget": {"core"},
 }
 

@@ -20,8 +20,8 @@ HEAD = [
                    "glossary.md"),
 ]
 TAIL = [
-    ("data/", "models/mini-sd/ and models/mini-controlnet-pose/ (the bundled models, diffusers folders "
-              "with their cards), checkpoints/ (what 01, 03 and 09 load after training live, with their "
+    ("data/", "models/mini-sd/, models/mini-sd3/ and models/mini-controlnet-pose/ (the bundled models, diffusers folders "
+              "with their cards), checkpoints/ (what 01, 03, 09 and 11 load after training live, with their "
               "card), sd15-architecture/, t4_costs.json, rehearsal_sd15.json"),
     ("docs/", "shapes-world.md: the Shapes world's specification (palette, sizes, positions, people, "
               "captions)"),

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Make the notebooks' checkpoints: run them from scratch in full mode so their own cells save them.
 
-    python tools/make_checkpoints.py                 # 01, 03 and 09 (make checkpoints)
+    python tools/make_checkpoints.py                 # 01, 03, 09 and 11 (make checkpoints)
     python tools/make_checkpoints.py 03              # only 03's DDPM
     python tools/make_checkpoints.py --card          # only rewrite data/checkpoints/README.md
 
@@ -66,6 +66,16 @@ SCORES: dict[str, dict[str, dict[str, str]]] = {
                             "DDIM, 20 steps")},
             "guidance adherence at w = 0, 1, 3, 7.5": '", ".join("{:.2f}".format('
                                                       'guided[w]["adherence"]) for w in scales)',
+        },
+    },
+    "11_flow_matching": {
+        "11_flow": {
+            "loss (velocity MSE), mean of the last 20 steps": '"{:.4f}".format(np.mean(flow_losses[-20:]))',
+            **{f"Euler, {n} steps: single shape / shape = label": f'"{{:.2f}} / {{:.2f}} of {{}}".format('
+                                                                 f'quality["flow model + Euler", {n}]["single"], '
+                                                                 f'quality["flow model + Euler", {n}]["label"], n_compare)'
+               for n in (1, 4, 32)},
+            "path straightness over 32 steps": '"{:.3f}".format(straight["flow model + Euler"])',
         },
     },
     "09_editing_and_personalization": {
@@ -154,8 +164,11 @@ def card(folder: Path = CHECKPOINT_DIR) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Make the checkpoints of the notebooks asked for (default: all in SCORES) and the card."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("notebooks", nargs="*", help="names or NN prefixes (default: 01, 03 and 09)")
+    parser.add_argument("notebooks", nargs="*", help="names or NN prefixes (default: 01, 03, 09 and 11)")
     parser.add_argument("--card", action="store_true", help="only rewrite the card")
+    parser.add_argument("--score", action="store_true",
+                        help="do not train: run the notebooks in full mode loading their checkpoints, "
+                             "and record the scores they measure with those weights")
     parser.add_argument("--timeout", type=int, default=7200, help="seconds per cell")
     args = parser.parse_args(argv)
     if not args.card:
@@ -164,17 +177,21 @@ def main(argv: list[str] | None = None) -> int:
         for path in notebooks(args.notebooks or list(SCORES)):
             if path.stem not in SCORES:
                 raise SystemExit(f"{path.stem} trains no checkpoint; these do: {', '.join(SCORES)}")
-            print(f"{path.stem}: training from scratch (full mode) ...", flush=True)
+            what = "scoring the saved checkpoints" if args.score else "training from scratch"
+            print(f"{path.stem}: {what} (full mode) ...", flush=True)
             start = time.perf_counter()
+            env = {} if args.score else {"WORKBOOK_FROM_SCRATCH": "1", "WORKBOOK_SAVE_CHECKPOINTS": "1"}
             nb, error = execute(path, fast=False, cache=False, timeout=args.timeout,
-                                log=out / f"{path.stem}.kernel.log",
-                                env={"WORKBOOK_FROM_SCRATCH": "1", "WORKBOOK_SAVE_CHECKPOINTS": "1"},
+                                log=out / f"{path.stem}.kernel.log", env=env,
                                 append=[harvest_cell(SCORES[path.stem])])
             nbformat.write(nb, out / path.name)
             if error is not None:
                 print(f"{path.stem}: FAILED: {error}", file=sys.stderr)
                 return 1
             command = f"{COMMAND} (python tools/make_checkpoints.py {path.stem})"
+            if args.score:
+                command += (f"; scores from python tools/make_checkpoints.py {path.stem} --score, a full-mode "
+                            "run that loaded it")
             for name, scores in harvested(nb).items():
                 update_info(name, {"notebook": path.stem, "command": command, "scores": scores})
             print(f"{path.stem}: {', '.join(SCORES[path.stem])} saved in "

@@ -1,10 +1,12 @@
 """Write data/t4_costs.json, the per-unit T4 costs, from the rehearsal and cited T4 figures.
 
     python tools/t4_costs.py            # after tools/rehearse_sd15.py (make rehearse runs both)
+                                        # and tools/rehearse_sd35.py (SD 3.5 Medium's units)
 
-Every number in the output is either measured by the rehearsal (data/rehearsal_sd15.json),
-counted from SD 1.5's architecture (tools/sd15_architecture.py), or one of the cited figures
-below; the "method" paragraph in the output says how they combine.
+Every number in the output is either measured by a rehearsal (data/rehearsal_sd15.json,
+data/rehearsal_sd35.json), counted from SD 1.5's or SD 3.5 Medium's architecture
+(tools/sd15_architecture.py, tools/sd35_architecture.py), or one of the cited figures below; the
+"method" and "method_sd35" paragraphs in the output say how they combine.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sd15_architecture as arch  # noqa: E402
+import sd35_architecture as arch35  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 REHEARSAL = ROOT / "data" / "rehearsal_sd15.json"
+REHEARSAL_SD35 = ROOT / "data" / "rehearsal_sd35.json"
 COSTS = ROOT / "data" / "t4_costs.json"
 
 DIFFUSERS_BENCHMARK = ("https://github.com/huggingface/diffusers/blob/2c529b75bbd25e4c69348bbabd0a1a842d540193/"
@@ -46,6 +50,25 @@ SOURCES: list[dict[str, str]] = [
     {"id": "rehearsal", "url": "data/rehearsal_sd15.json (make rehearse)",
      "what": "this repository's measurements: each call shape on SD 1.5's architecture, random weights, float32, "
              "on the project's CPU machine: FLOPs (FlopCounterMode, meta device), wall time, peak RSS growth."},
+    {"id": "diffusers-sd3-conversion",
+     "url": "https://github.com/huggingface/diffusers/blob/58eb52c0803ea9af3abec60841c2a093bdf1f951/scripts/"
+            "convert_sd3_to_diffusers.py",
+     "what": "how the diffusers SD 3 / 3.5 repos were made: SD3Transformer2DModel(sample_size=128, patch_size=2, "
+             "in_channels=16, joint_attention_dim=4096, heads = layers, qk_norm rms_norm, dual attention in layers "
+             "0-12 'for sd3.5', pos_embed_max_size 384 'for sd3.5 2b') and the SDXL-shaped VAE with 16 latent "
+             "channels, no quant convs, scaling 1.5305, shift 0.0609 (all of data/sd35-architecture/ with its other "
+             "sources)."},
+    {"id": "sd35-reference", "url": "https://github.com/Stability-AI/sd3.5/tree/fbf8f483f992d8d6ad4eaaeb23b1dc5f523c3b3a",
+     "what": "Stability AI's reference inference code: MMDiT-X hidden size 64 x depth with depth heads, CLIP-L "
+             "(768 wide, 12 layers) and CLIP-G (1280 wide, 32 layers) configs, VAE ch 128 x (1, 2, 4, 4) with 16 "
+             "latent channels, sampling shift 3.0 for sd3.5_medium."},
+    {"id": "sd35-medium-card", "url": "https://huggingface.co/stabilityai/stable-diffusion-3.5-medium",
+     "what": "SD 3.5 Medium's model card: MMDiT-X, 2.5 B parameters (the diffusers transformer's 2.243 B parameters "
+             "plus its 0.226 B positional table, kept as a buffer), QK normalization, dual attention in the first 13 "
+             "layers; official dtype bfloat16 (a T4 has none: the workbook loads float16), gated licence."},
+    {"id": "rehearsal-sd35", "url": "data/rehearsal_sd35.json (python tools/rehearse_sd35.py)",
+     "what": "the same measurements on SD 3.5 Medium's architecture without its T5 (random weights, float32): the "
+             "two CLIP encodes, the transformer at 512 px (1 and 2 latents), the 16-channel VAE decode."},
 ]
 #: diffusers-t4: iterations per second of SD 1.5 txt2img at 512 px, batch 1, float16, torch 2.0, no compile.
 T4_TXT2IMG_IT_PER_S = 6.9
@@ -72,6 +95,24 @@ def _gib(parameters: int, bytes_per: int = 2) -> float:
     return round(parameters * bytes_per / 2**30, 4)
 
 
+def stored_values(module: Any) -> int:
+    """Return the parameters and persistent floating-point buffers of ``module``: what its weight files hold
+    and what it keeps on the GPU (SD 3.5's 384 x 384 x 1536 positional table is such a buffer)."""
+    import torch
+
+    persistent = {name for name, _ in module.named_buffers()} - {
+        f"{prefix}.{name}".lstrip(".") for prefix, sub in module.named_modules()
+        for name in getattr(sub, "_non_persistent_buffers_set", ())}
+    buffers = sum(b.numel() for name, b in module.named_buffers()
+                  if name in persistent and torch.is_floating_point(b))
+    return arch.parameters(module) + int(buffers)
+
+
+def sd35_values() -> dict[str, int]:
+    """Return the stored values of each SD 3.5 Medium component the workbook loads (no T5)."""
+    return {name: stored_values(arch35.build(name, "meta")) for name in arch35.COMPONENTS}
+
+
 def weights() -> dict[str, float]:
     """Return the float16 weights in GiB of every registry model the real backend loads."""
     n = {name: arch.parameters(arch.build(name, "meta")) for name in arch.COMPONENTS}
@@ -79,11 +120,92 @@ def weights() -> dict[str, float]:
     return {"sd15": _gib(n["unet"] + shared), "sd15-inpaint": _gib(n["unet_inpaint"] + shared),
             "instruct-pix2pix": _gib(n["unet_instruct_pix2pix"] + shared), "controlnet": _gib(n["controlnet"]),
             "clip-vit-b32": _gib(n["clip_vit_b32"]), "safety-checker": _gib(n["safety_checker"]),
-            "lcm-lora-sd15": round(LCM_LORA_BYTES / 2**30, 4)}
+            "lcm-lora-sd15": round(LCM_LORA_BYTES / 2**30, 4),
+            "sd35-medium": _gib(sum(sd35_values().values()))}
 
 
-def costs(rehearsal: dict[str, Any]) -> dict[str, Any]:
-    """Return the t4_costs record built from a rehearsal record."""
+#: Which measured SD 3.5 shape prices each SD 3.5 unit (per latent, prompt or picture at 512 px).
+SD35_UNIT_SHAPE: dict[str, str] = {
+    "transformer_eval": "transformer_512_b1", "clip_l_encode": "clip_l_encode_b1",
+    "clip_g_encode": "clip_g_encode_b1", "sd3_vae_decode": "vae_decode_512_b1",
+}
+#: The example SD 3.5 Medium picture the costs are summed for: the registry's 28 steps, guided, 512 px.
+SD35_STEPS = 28
+
+
+def sd35_costs(sd35: dict[str, Any], effective: float, overhead: float, unet_flops: float) -> dict[str, Any]:
+    """Return SD 3.5 Medium's units, its method paragraph and one 28-step 512-px picture, priced at the
+    effective T4 rate calibrated on SD 1.5 (``effective`` FLOP/s; ``unet_flops``: SD 1.5's UNet per latent)."""
+    shapes, only = sd35["shapes"], sd35.get("flops_only", {})
+    missing = sorted(set(SD35_UNIT_SHAPE.values()) - set(shapes))
+    if missing:
+        raise SystemExit(f"the SD 3.5 rehearsal lacks {missing}; run python tools/rehearse_sd35.py (it resumes).")
+    units: dict[str, Any] = {}
+    for unit, name in SD35_UNIT_SHAPE.items():
+        shape = shapes[name]
+        per_item = shape["flops"] / shape["batch"]
+        growth, grown = max((s["peak_rss_growth_gib"] / s["batch"], n) for n, s in shapes.items()
+                            if s["unit"] == unit and s["side"] == shape["side"])
+        units[unit] = {"t4_seconds": round(per_item / effective, 5), "activation_gib": round(growth / 2, 4),
+                       "flops": int(per_item), "per": "latent" if unit == "transformer_eval" else (
+                           "picture" if unit == "sd3_vae_decode" else "prompt"),
+                       "from_shape": name, "activation_from_shape": grown,
+                       "cpu_seconds": round(shape["seconds"] / shape["batch"], 3)}
+    transformer = units["transformer_eval"]
+    at_1024 = only["transformer_1024_b1"]["flops"]
+    transformer["flops_1024"] = at_1024
+    transformer["flops_ratio_1024"] = round(at_1024 / transformer["flops"], 4)
+    with_t5 = only["transformer_512_b1_with_t5"]["flops"]
+    transformer["note"] = ("per latent: a guided step is 2; text = 77 CLIP tokens + 77 zero tokens in the T5's place "
+                           f"(with the T5's 256 tokens it would be {with_t5 / 1e9:,.0f} GFLOP); above 512 px the "
+                           "estimate follows the FLOPs' own growth (flops_ratio_1024), not the pixels'")
+    units["clip_l_encode"]["note"] = units["clip_g_encode"]["note"] = (
+        "per prompt; a guided call encodes the prompts and the negative prompts with each CLIP")
+    units["sd3_vae_decode"]["note"] = "SD 1.5's VAE decoder but for 16 latent channels: nearly the same FLOPs"
+    values = sd35_values()
+    weights_gib = sum(values.values()) * 2 / 2**30
+    steps_seconds = 2 * SD35_STEPS * transformer["t4_seconds"]
+    text_seconds = 2 * (units["clip_l_encode"]["t4_seconds"] + units["clip_g_encode"]["t4_seconds"])
+    guided_gib = 2 * transformer["activation_gib"]
+    picture = {
+        "steps": SD35_STEPS, "guidance": True, "side": 512, "batch": 1,
+        "t4_seconds": round(text_seconds + steps_seconds + units["sd3_vae_decode"]["t4_seconds"], 2),
+        "transformer_seconds": round(steps_seconds, 2),
+        "weights_gib": round(weights_gib, 3),
+        "peak_gib": round(overhead + weights_gib + max(guided_gib, units["sd3_vae_decode"]["activation_gib"]), 2),
+        "note": ("2 prompts through CLIP-L and CLIP-G (the prompt and the empty negative), 28 guided steps of 2 "
+                 "latents, one decode; peak = CUDA overhead + weights + the larger of a guided step's and a "
+                 "decode's activations"),
+    }
+    parameters = {name: arch35.parameters(arch35.build(name, "meta")) for name in arch35.COMPONENTS}
+    method = (
+        "SD 3.5 Medium without its T5 (the workbook's sd35-medium), per item at 512x512 px (64x64 latents) in "
+        "float16 on a T4, by the SD 1.5 method above: FLOPs counted with FlopCounterMode on its real architecture "
+        "(data/sd35-architecture/: diffusers-sd3-conversion, sd35-reference, sd35-medium-card), priced at the SAME "
+        f"effective T4 rate, {effective / 1e12:.2f} TFLOPS, that diffusers' SD 1.5 benchmark gives the UNet. That "
+        "rate is an SD 1.5 UNet's (convolutions and attention at 64x64); a transformer is mostly large matrix "
+        "products, which usually reach a larger share of the T4's tensor-core peak, but also element-wise work "
+        "(modulation, RMS norms) that is memory-bound, and no published T4 benchmark of SD 3.5 was found to "
+        "calibrate on, so the SD 3.5 seconds are uncertain by perhaps a factor of two, more likely too high than "
+        "too low. Transformer: "
+        f"{transformer['flops'] / 1e9:,.0f} GFLOP per latent at 512 px (1024 image tokens and 154 text tokens: "
+        "77 CLIP and 77 zero tokens in the T5's place, what helpers.generate passes), "
+        f"{transformer['flops'] / unet_flops:.2f}x SD 1.5's UNet; at 1024 px "
+        f"{at_1024 / 1e9:,.0f} GFLOP ({transformer['flops_ratio_1024']:.2f}x for 4x the pixels: the joint "
+        "attention grows with the square of the tokens). Activation GiB: the rehearsal's peak RSS growth in "
+        "float32 (fresh process, VmHWM reset before the call), per item, halved for float16, the largest among "
+        "the unit's 512-px shapes. Weights: the parameters and persistent buffers (the transformer's 384x384 "
+        "positional table, 0.226 B values) of the transformer "
+        f"({parameters['transformer'] / 1e9:.3f} B parameters), CLIP-L ({parameters['text_encoder'] / 1e6:.1f} M), "
+        f"CLIP-G ({parameters['text_encoder_2'] / 1e6:.1f} M) and the VAE ({parameters['vae'] / 1e6:.1f} M), "
+        f"2 bytes each: {weights_gib:.2f} GiB; the T5 (text_encoder_3, 4.7 B) is not loaded. One guided 28-step "
+        f"512-px picture: {picture['t4_seconds']:.1f} s and at most {picture['peak_gib']:.1f} GiB.")
+    return {"units": units, "method": method, "picture": picture}
+
+
+def costs(rehearsal: dict[str, Any], sd35: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Return the t4_costs record built from a rehearsal record (and SD 3.5's: ``sd35``, by default
+    data/rehearsal_sd35.json when it exists)."""
     shapes = rehearsal["shapes"]
     missing = sorted(set(UNIT_SHAPE.values()) - set(shapes))
     if missing:
@@ -135,7 +257,7 @@ def costs(rehearsal: dict[str, Any]) -> dict[str, Any]:
     threads = sorted({s["torch_threads"] for s in shapes.values()})
     loads = [s["load_1min_before"] for s in shapes.values()]
     dates = sorted(s["measured"] for s in shapes.values())
-    return {
+    record = {
         "method": (
             "Per-unit costs of SD 1.5 at 512x512 px (64x64 latents) in float16 on a T4, per item (latent, "
             "picture or prompt). FLOPs: torch.utils.flop_counter.FlopCounterMode over each call on SD 1.5's real "
@@ -195,6 +317,22 @@ def costs(rehearsal: dict[str, Any]) -> dict[str, Any]:
             f"linear in pixels, so pixel-scaled UNet activations under-count small sizes by at most "
             f"{fixed / 2:.2f} GiB in float16."),
     }
+    if sd35 is None and REHEARSAL_SD35.exists():
+        sd35 = json.loads(REHEARSAL_SD35.read_text())
+    if sd35 is not None:  # SD 3.5 Medium (notebook 11), priced at the same rate
+        extra = sd35_costs(sd35, effective, CUDA_OVERHEAD_GIB, unet_flops)
+        record["units"].update(extra["units"])
+        record["method_sd35"] = extra["method"]
+        record["sd35_picture_512"] = extra["picture"]
+        sd35_shapes = sd35["shapes"]
+        sd35_dates = sorted(s["measured"] for s in sd35_shapes.values())
+        sd35_machine = sd35.get("machine", {})
+        record["measured_sd35"] = (
+            f"{sd35_dates[0][:10]} to {sd35_dates[-1][:10]}, {sd35_machine.get('cpu', '?')}, torch "
+            f"{sd35_machine.get('torch', '?')}, torch threads {sorted({s['torch_threads'] for s in sd35_shapes.values()})}, "
+            f"at nice 19, 1-minute load {min(s['load_1min_before'] for s in sd35_shapes.values()):.1f}-"
+            f"{max(s['load_1min_before'] for s in sd35_shapes.values()):.1f} before the shapes")
+    return record
 
 
 def table(rehearsal: dict[str, Any], effective_tflops: float) -> str:
@@ -210,14 +348,20 @@ def table(rehearsal: dict[str, Any], effective_tflops: float) -> str:
 
 
 def main() -> int:
-    """Write data/t4_costs.json from data/rehearsal_sd15.json (``--table``: print the README table too)."""
+    """Write data/t4_costs.json from data/rehearsal_sd15.json and data/rehearsal_sd35.json (``--table``: print
+    the README tables too)."""
     rehearsal = json.loads(REHEARSAL.read_text())
     record = costs(rehearsal)
     if "--table" in sys.argv[1:]:
         print(table(rehearsal, record["t4_effective_tflops"]))
+        if REHEARSAL_SD35.exists():
+            print()
+            print(table(json.loads(REHEARSAL_SD35.read_text()), record["t4_effective_tflops"]))
     COSTS.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
     print(f"wrote {COSTS.relative_to(ROOT)}: effective T4 {record['t4_effective_tflops']} TFLOPS, "
-          f"unet_eval {record['units']['unet_eval']['t4_seconds'] * 1000:.1f} ms per latent")
+          f"unet_eval {record['units']['unet_eval']['t4_seconds'] * 1000:.1f} ms per latent"
+          + (f", SD 3.5 transformer_eval {record['units']['transformer_eval']['t4_seconds'] * 1000:.1f} ms"
+             if "transformer_eval" in record["units"] else ""))
     return 0
 
 

@@ -30,6 +30,11 @@ from helpers.checks.failure_cases import (
     check_split_two,
     check_word_share,
 )
+from helpers.checks.flow_matching import (
+    check_flow_euler_step,
+    check_flow_matching_loss,
+    check_reflow_straightness,
+)
 from helpers.checks.forward_diffusion import check_q_sample, check_snr_crossing, check_snr_share
 from helpers.checks.gan_vae_recap import check_colour_switch, check_kl, check_reparameterize
 from helpers.checks.inside_stable_diffusion import (
@@ -114,4 +119,8 @@ __all__ = [
     "check_detection_threshold",
     "check_read_bits",
     "check_lowest_jpeg_quality",
+    # 11_flow_matching
+    "check_flow_matching_loss",
+    "check_flow_euler_step",
+    "check_reflow_straightness",
 ]

@@ -73,8 +73,8 @@ class Hint(Exception):
     """A wrong answer; the message is the friendly hint shown to the student.
 
     Used by helpers.checks.{api, controlnet, editing_and_personalization, failure_cases,
-    forward_diffusion, prompt_engineering, responsible_generation, reverse_diffusion} (no notebook
-    calls it).
+    flow_matching, forward_diffusion, prompt_engineering, responsible_generation, reverse_diffusion}
+    (no notebook calls it).
     """
 
 
@@ -159,7 +159,7 @@ def expect(condition: Any, hint: str) -> None:
     """Return None if ``condition`` holds; otherwise raise ``Hint(hint)`` (the checker fails).
 
     Used by helpers.checks.{api, controlnet, editing_and_personalization, failure_cases,
-    forward_diffusion, gan_vae_recap, inside_stable_diffusion, prompt_engineering,
+    flow_matching, forward_diffusion, gan_vae_recap, inside_stable_diffusion, prompt_engineering,
     responsible_generation, reverse_diffusion, running_stable_diffusion, setup_check} (no notebook
     calls it).
     """
@@ -228,7 +228,7 @@ def call(fn: Callable, *args: Any, **kwargs: Any) -> Any:
     it, so a student's bug never crashes the notebook; a call that runs longer than
     ``TIME_LIMIT_S`` seconds is stopped and reported as a loop that never ends (how: see
     ``_run_with_time_limit``).
-    Used by helpers.checks.{controlnet, editing_and_personalization, failure_cases,
+    Used by helpers.checks.{controlnet, editing_and_personalization, failure_cases, flow_matching,
     forward_diffusion, gan_vae_recap, inside_stable_diffusion, prompt_engineering,
     responsible_generation, reverse_diffusion, running_stable_diffusion, setup_check} (no notebook
     calls it).
@@ -296,9 +296,9 @@ def as_number(value: Any, what: str = "답") -> float:
     Accepts a Python int or float, a numpy scalar (np.int64, np.float32, ...), a 0-d or
     one-element numpy array or torch tensor (any dtype, any device). ``None``, text, bools,
     several numbers, NaN and inf get a hint with the reason; ``what`` names the value in it.
-    Used by helpers.checks.{controlnet, failure_cases, forward_diffusion, gan_vae_recap,
-    prompt_engineering, responsible_generation, running_stable_diffusion, setup_check} (no notebook
-    calls it).
+    Used by helpers.checks.{controlnet, failure_cases, flow_matching, forward_diffusion,
+    gan_vae_recap, prompt_engineering, responsible_generation, running_stable_diffusion,
+    setup_check} (no notebook calls it).
     """
     return float(_scalar(value, what))
 
@@ -321,9 +321,9 @@ def expect_tensor(value: Any, shape: tuple[int, ...], what: str, hint: str = "")
     """Return None if ``value`` is a torch.Tensor of ``shape``; otherwise raise a Hint.
 
     ``hint`` is added to the message about a wrong shape.
-    Used by helpers.checks.{controlnet, editing_and_personalization, forward_diffusion,
-    gan_vae_recap, inside_stable_diffusion, prompt_engineering, reverse_diffusion,
-    running_stable_diffusion, setup_check} (no notebook calls it).
+    Used by helpers.checks.{controlnet, editing_and_personalization, flow_matching,
+    forward_diffusion, gan_vae_recap, inside_stable_diffusion, prompt_engineering,
+    reverse_diffusion, running_stable_diffusion, setup_check} (no notebook calls it).
     """
     expect(isinstance(value, torch.Tensor),
            f"{with_particle(what, '은/는')} torch.Tensor여야 합니다 (받은 것: {type(value).__name__}).")
@@ -338,9 +338,9 @@ def close(value: torch.Tensor, expected: torch.Tensor, atol: float = 1e-5) -> bo
     Compared in float64 on the CPU, so a float64, float16 or bfloat16 answer never crashes
     the comparison. A half-precision answer is right within what its precision allows: its
     rounding, 4 machine epsilons of the largest expected value, is added to ``atol``.
-    Used by helpers.checks.{controlnet, editing_and_personalization, forward_diffusion,
-    gan_vae_recap, inside_stable_diffusion, prompt_engineering, reverse_diffusion,
-    running_stable_diffusion, setup_check} (no notebook calls it).
+    Used by helpers.checks.{controlnet, editing_and_personalization, flow_matching,
+    forward_diffusion, gan_vae_recap, inside_stable_diffusion, prompt_engineering,
+    reverse_diffusion, running_stable_diffusion, setup_check} (no notebook calls it).
     """
     value = value.detach().cpu()
     expected = expected.detach().cpu().double()
@@ -355,7 +355,7 @@ def checker(func: Callable[..., str | Verdict | None]) -> Callable[..., Verdict]
     ``func(answer, ...)`` returns the praise (a str, or None for a plain "correct"); a
     Verdict return is passed through for checkers that report for themselves. Any other
     error while checking (an answer of a type nobody foresaw) becomes a hint, not a crash.
-    Used by helpers.checks.{controlnet, editing_and_personalization, failure_cases,
+    Used by helpers.checks.{controlnet, editing_and_personalization, failure_cases, flow_matching,
     forward_diffusion, gan_vae_recap, inside_stable_diffusion, prompt_engineering,
     responsible_generation, reverse_diffusion, running_stable_diffusion, setup_check} (no notebook
     calls it).

@@ -117,7 +117,7 @@ def with_particle(word: object, particle: str) -> str:
     "으로/로", "이어야/여야", "이면/면". The word's last sound is found by the rules in this
     module's docstring; when it cannot be told, both forms are written ("은(는)", "(으)로").
     Used by helpers.checks.{api, controlnet, editing_and_personalization, failure_cases,
-    forward_diffusion, gan_vae_recap, inside_stable_diffusion, prompt_engineering,
+    flow_matching, forward_diffusion, gan_vae_recap, inside_stable_diffusion, prompt_engineering,
     responsible_generation, reverse_diffusion, running_stable_diffusion, setup_check} (no notebook
     calls it).
     """

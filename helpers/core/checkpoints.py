@@ -178,7 +178,8 @@ def use_checkpoint(name: str, modules: dict[str, nn.Module], *, from_scratch: bo
     mini-sd); their ``weights_digest`` is saved, and a checkpoint made on other base weights (after
     the bundled model was retrained) is refused the same way.
 
-    Used in 01_gan_vae_recap, 03_reverse_diffusion, 09_editing_and_personalization.
+    Used in 01_gan_vae_recap, 03_reverse_diffusion, 09_editing_and_personalization,
+    11_flow_matching.
     """
     digest = None if base is None else weights_digest(base)
     if from_scratch:

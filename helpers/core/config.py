@@ -43,6 +43,9 @@ DATA_DIR: Path = Path(os.environ.get("WORKBOOK_DATA") or REPO_ROOT / "data").exp
 #: Where the bundled mini Stable Diffusion lives (a ``save_pretrained`` folder).
 BUNDLED_MODEL_DIR: Path = DATA_DIR / "models" / "mini-sd"
 
+#: Where the bundled mini Stable Diffusion 3 (flow matching, MMDiT) lives.
+BUNDLED_SD3_DIR: Path = DATA_DIR / "models" / "mini-sd3"
+
 #: Where the bundled mini ControlNet (pose) lives once it is built.
 BUNDLED_CONTROLNET_DIR: Path = DATA_DIR / "models" / "mini-controlnet-pose"
 

@@ -143,7 +143,7 @@ def seed_everything(seed: int = 0) -> int:
     """Return ``seed`` after seeding Python's ``random``, NumPy and torch (all devices) with it.
 
     ``seed`` must be a whole number from 0 to 2**32 - 1 (NumPy's limit).
-    Used in 01_gan_vae_recap, 03_reverse_diffusion.
+    Used in 01_gan_vae_recap, 03_reverse_diffusion, 11_flow_matching.
     """
     seed = check_seed(seed)
     if not 0 <= seed < 2**32:

@@ -171,6 +171,21 @@ def call_takes_size(pipe: Any) -> bool:
     return not names or ("width" in names and "height" in names)
 
 
+def without_t5_defaults(pipe: Any) -> dict[str, Any]:
+    """Return ``{"max_sequence_length": n}`` for an SD 3 pipeline loaded without its T5, else {}.
+
+    Without a T5, StableDiffusion3Pipeline puts ``max_sequence_length`` tokens of zeros (default
+    256) after the CLIP tokens. The mini SD 3 was trained with as many zeros as CLIP tokens (32),
+    and SD 3 itself with 77 T5 tokens; ``n`` is the CLIP tokenizer's length, which is both.
+    Used by helpers.core.generate (no notebook calls it).
+    """
+    if getattr(pipe, "transformer", None) is None or getattr(pipe, "tokenizer_3", "absent") is not None:
+        return {}
+    if "max_sequence_length" not in call_arguments(pipe):
+        return {}
+    return {"max_sequence_length": int(pipe.tokenizer.model_max_length)}
+
+
 def generate(
     pipe: Any,
     prompt: str | list[str],
@@ -202,13 +217,13 @@ def generate(
     ``cache=False`` always runs the model (for timing, or to show a seed reproduces).
     Used in 00_setup_check, 04_inside_stable_diffusion, 05_running_stable_diffusion,
     06_prompt_engineering, 07_failure_cases, 08_controlnet, 09_editing_and_personalization,
-    10_responsible_generation.
+    10_responsible_generation, 11_flow_matching.
     """
     args = check_call(pipe, prompt, steps=steps, guidance=guidance, width=width, height=height,
                       seed=seed, batch=batch, negative_prompt=negative_prompt, kwargs=kwargs)
     prompt, negative_prompt = args["prompt"], args["negative_prompt"]
     steps, guidance, seed, batch = args["steps"], args["guidance"], args["seed"], args["batch"]
-    kwargs = args["kwargs"]
+    kwargs = {**without_t5_defaults(pipe), **args["kwargs"]}
     warn_unknown_words(pipe, prompt)
     if negative_prompt is not None:
         warn_unknown_words(pipe, negative_prompt)

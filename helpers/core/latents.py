@@ -14,13 +14,14 @@ import torch
 
 
 def picture_side(pipe) -> int:
-    """Return the side in pixels of the pictures ``pipe`` makes: the UNet's latent side times the VAE's scale.
+    """Return the side in pixels of the pictures ``pipe`` makes: the UNet's (SD 3: transformer's) latent side times the VAE's scale.
 
     Used by helpers.control.pose_control, helpers.core.{generate, loading},
     helpers.editing.personalize, helpers.gpu_budget.counting, helpers.training.train_controlnet (no
     notebook calls it).
     """
-    return int(pipe.unet.config.sample_size) * int(getattr(pipe, "vae_scale_factor", 8))
+    denoiser = pipe.unet if getattr(pipe, "unet", None) is not None else pipe.transformer  # SD 3: an MMDiT
+    return int(denoiser.config.sample_size) * int(getattr(pipe, "vae_scale_factor", 8))
 
 
 def image_to_tensor(image, size: int | None = None) -> torch.Tensor:
@@ -46,7 +47,8 @@ def latent_distribution(vae, pixels: torch.Tensor,
     ``pixels`` is an Nx3xHxW tensor in [-1, 1]. It is encoded ``batch`` pictures at a time (all
     at once when None), each batch moved to the VAE's device and dtype; the results stay there.
     Used by helpers.core.latents, helpers.editing.personalize, helpers.responsible.frechet,
-    helpers.training.{evaluate_controlnet, train_controlnet, train_mini_sd} (no notebook calls it).
+    helpers.training.{evaluate_controlnet, train_controlnet, train_mini_sd, train_mini_sd3} (no
+    notebook calls it).
     """
     if len(pixels) == 0:
         raise ValueError("no pictures to encode: pixels is empty.")

@@ -10,7 +10,7 @@ import torch
 from helpers.core.device import hub_offline, hub_reachable, pick_device, resolve_device  # noqa: F401
 from helpers.core.latents import picture_side
 from helpers.core.quiet_warnings import quiet_unactionable_warnings
-from helpers.core.registry import REGISTRY, TASKS, ModelEntry, get_model
+from helpers.core.registry import FAMILIES, REGISTRY, TASKS, ModelEntry, get_model
 
 #: Loaded base pipelines and ControlNets, keyed by (model, device, dtype); see ``clear_cache``.
 _CACHE: dict[tuple[str, str, str], Any] = {}
@@ -18,6 +18,7 @@ _CACHE: dict[tuple[str, str, str], Any] = {}
 CONTROLS: dict[str, str] = {"openpose": "controlnet-openpose", "canny": "controlnet-canny"}
 BUILD_MINI_SD = "python -m helpers.training.train_mini_sd"
 BUILD_MINI_CONTROLNET = "python -m helpers.training.train_controlnet"
+BUILD_MINI_SD3 = "python -m helpers.training.train_mini_sd3"
 #: ``default_batch``'s limits: pixels per pipeline call (four 512x512 pictures) and pictures per call.
 PIXELS_PER_CALL = 4 * 512 * 512
 MAX_BATCH = 32
@@ -71,30 +72,47 @@ def is_cached(key: str) -> bool:
     return isinstance(try_to_load_from_cache(entry.hub_id, entry.probe_file), str)
 
 
-def _real_key(task: str) -> str:
-    return "sd15-inpaint" if task == "inpaint" else "sd15"
+def _real_key(task: str, family: str) -> str:
+    if family == "sd15" and task == "inpaint":
+        return "sd15-inpaint"
+    return FAMILIES[family]["real"]
+
+
+def _check_family(family: str) -> None:
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}. Families: {', '.join(FAMILIES)} "
+                         "(sd15: SD 1.5 or mini-sd; sd3: SD 3.5 Medium or mini-sd3).")
 
 
 def choose_backend(
-    device: torch.device | str | None = None, task: str = "text2img"
+    device: torch.device | str | None = None, task: str = "text2img", family: str = "sd15"
 ) -> tuple[str, str]:
-    """Return ``(model key, reason)`` for what ``load_pipeline(task, model="auto")`` would load.
+    """Return ``(model key, reason)`` for what ``load_pipeline(task, model="auto", family=family)`` would load.
 
-    Real SD 1.5 needs a CUDA GPU and either the hub or a cached copy; everything else uses
-    the bundled mini-sd, which runs anywhere.
+    ``family`` "sd15" (SD 1.5 / mini-sd) or "sd3" (SD 3.5 Medium / mini-sd3). The real model
+    needs a CUDA GPU and either a cached copy or the hub (and, for a gated model, this user's
+    access: the reason then says how to get it); everything else uses the bundled model of the
+    family, which runs anywhere.
     Used in 00_setup_check, 04_inside_stable_diffusion, 05_running_stable_diffusion,
     06_prompt_engineering, 07_failure_cases, 08_controlnet, 09_editing_and_personalization,
-    10_responsible_generation.
+    10_responsible_generation, 11_flow_matching.
     """
+    from helpers.core.gated import access_problem
+
+    _check_family(family)
     device = resolve_device(device, check_available=False)  # a name check: this asks what a GPU would get
+    bundled = FAMILIES[family]["bundled"]
     if device.type != "cuda":
-        return "mini-sd", "bundled mini-sd: no CUDA GPU"
-    real = _real_key(task)
+        return bundled, f"bundled {bundled}: no CUDA GPU"
+    real = _real_key(task, family)
     if is_cached(real):
         return real, f"real {real}: CUDA and found in the local cache"
     if hub_reachable():
+        problem = access_problem(get_model(real))
+        if problem is not None:
+            return bundled, f"bundled {bundled}: {problem}"
         return real, f"real {real}: CUDA and hub reachable"
-    return "mini-sd", f"bundled mini-sd: hub unreachable and {real} not cached"
+    return bundled, f"bundled {bundled}: hub unreachable and {real} not cached"
 
 
 def _check_task(task: str) -> None:
@@ -106,7 +124,7 @@ def _ensure_available(entry: ModelEntry) -> None:
     """Raise a clear error when a model can be neither found locally nor downloaded."""
     if entry.local_dir is not None:
         if not is_cached(entry.key):
-            command = BUILD_MINI_SD if entry.key == "mini-sd" else BUILD_MINI_CONTROLNET
+            command = {"mini-sd": BUILD_MINI_SD, "mini-sd3": BUILD_MINI_SD3}.get(entry.key, BUILD_MINI_CONTROLNET)
             how = f"build it with `{command}`"
             raise BundledModelMissingError(
                 f"the bundled model {entry.key!r} is missing: {entry.local_dir} has no "
@@ -146,8 +164,9 @@ def from_pretrained_kwargs(entry: ModelEntry, dtype: torch.dtype) -> dict[str, A
         kwargs["use_safetensors"] = True
         if entry.has_fp16_variant:
             kwargs["variant"] = "fp16"
-    if entry.kind == "pipeline":
+    if entry.kind == "pipeline" and entry.family == "sd15":
         kwargs.update(safety_checker=None, requires_safety_checker=False)
+    kwargs.update({name: None for name in entry.skip_components})
     return kwargs
 
 
@@ -202,10 +221,19 @@ def _source(entry: ModelEntry) -> str:
 def _load_base(entry: ModelEntry, device: torch.device, dtype: torch.dtype) -> Any:
     key = (entry.key, str(device), str(dtype))
     if key not in _CACHE:
-        from diffusers import DiffusionPipeline, StableDiffusionPipeline
+        import diffusers
 
-        cls = StableDiffusionPipeline if entry.local_dir is not None else DiffusionPipeline
-        pipe = cls.from_pretrained(_source(entry), **from_pretrained_kwargs(entry, dtype))
+        cls = getattr(diffusers, entry.pipeline_class if entry.local_dir is not None else "DiffusionPipeline")
+        try:
+            pipe = cls.from_pretrained(_source(entry), **from_pretrained_kwargs(entry, dtype))
+        except OSError as error:
+            from huggingface_hub.errors import GatedRepoError
+
+            from helpers.core.gated import gated_message
+
+            if entry.gated and (isinstance(error, GatedRepoError) or "gated" in str(error).lower()):
+                raise ModelNotAvailableError(gated_message(entry)) from error
+            raise
         _CACHE[key] = pipe.to(device)
     return _CACHE[key]
 
@@ -238,6 +266,7 @@ def load_pipeline(
     attention_slicing: bool = False,
     vae_slicing: bool | None = None,
     cpu_offload: bool = False,
+    family: str = "sd15",
 ) -> Any:
     """Return a ready diffusers pipeline for ``task`` (text2img, img2img, inpaint or controlnet).
 
@@ -248,15 +277,16 @@ def load_pipeline(
     memory anywhere (``vae_slicing`` is on by default for real models: the VAE then decodes one
     512-px picture at a time instead of a whole batch); ``cpu_offload`` needs a GPU and is
     skipped (with a note) elsewhere. ``control`` picks the ControlNet ("openpose"/"canny").
+    ``family="sd3"`` makes "auto" choose between SD 3.5 Medium and the bundled mini-sd3.
     Used in 00_setup_check, 04_inside_stable_diffusion, 05_running_stable_diffusion,
     06_prompt_engineering, 07_failure_cases, 08_controlnet, 09_editing_and_personalization,
-    10_responsible_generation.
+    10_responsible_generation, 11_flow_matching.
     """
     _check_task(task)
     quiet_unactionable_warnings()
     device = resolve_device(device)  # 'gpu', or 'cuda' without a GPU: one sentence with the fix
     if model == "auto":
-        model, reason = choose_backend(device, task)
+        model, reason = choose_backend(device, task, family)
     else:
         reason = "asked for by name"
     entry = get_model(model)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from helpers.core.config import BUNDLED_CONTROLNET_DIR, BUNDLED_MODEL_DIR
+from helpers.core.config import BUNDLED_CONTROLNET_DIR, BUNDLED_MODEL_DIR, BUNDLED_SD3_DIR
 
 TASKS: tuple[str, ...] = ("text2img", "img2img", "inpaint", "controlnet")
 
@@ -19,7 +19,7 @@ TASKS: tuple[str, ...] = ("text2img", "img2img", "inpaint", "controlnet")
 class ModelEntry:
     """One model: where it lives, how to load it and how to use it.
 
-    Used by helpers.core.{loading, registry} (no notebook calls it).
+    Used by helpers.core.{gated, loading, registry} (no notebook calls it).
     """
 
     key: str
@@ -35,6 +35,12 @@ class ModelEntry:
     local_dir: str | None = None  # path of a bundled model
     notes: str = ""
     kind: str = field(default="pipeline")  # pipeline | controlnet | lora | clip | safety
+    family: str = "sd15"  # sd15 | sd3: which generation of Stable Diffusion's parts it is made of
+    gated: bool = False  # the hub asks each user to accept the licence (and log in) before downloading
+    licence_url: str = ""  # where a gated model's licence is accepted
+    #: components loaded as None: SD 3's T5 text encoder (4.7 B parameters, 9.5 GB in float16)
+    #: does not fit a T4 beside the rest; the pipeline then fills the T5 tokens with zeros.
+    skip_components: tuple[str, ...] = ()
 
 
 REGISTRY: dict[str, ModelEntry] = {
@@ -133,6 +139,36 @@ REGISTRY: dict[str, ModelEntry] = {
             notes="Bundled mini Stable Diffusion trained on the Shapes data; runs on a CPU, offline.",
         ),
         ModelEntry(
+            key="sd35-medium",
+            hub_id="stabilityai/stable-diffusion-3.5-medium",
+            pipeline_class="StableDiffusion3Pipeline",
+            tasks=("text2img",),
+            licence="stabilityai-ai-community (free under USD 1M annual revenue; gated: accept it on the model page)",
+            steps=28,
+            guidance=4.5,
+            family="sd3",
+            gated=True,
+            licence_url="https://huggingface.co/stabilityai/stable-diffusion-3.5-medium",
+            skip_components=("text_encoder_3", "tokenizer_3"),
+            notes="SD 3.5 Medium: MMDiT-X transformer (2.5 B), flow matching, CLIP-L + CLIP-G; loaded without "
+            "its T5 so that it fits a 15 GB T4 in float16.",
+        ),
+        ModelEntry(
+            key="mini-sd3",
+            hub_id=None,
+            pipeline_class="StableDiffusion3Pipeline",
+            tasks=("text2img",),
+            licence="MIT (trained for this workbook)",
+            dtype="float32",
+            steps=4,  # its card's comparison table backs the choice
+            guidance=1.0,  # no classifier-free guidance: it follows its prompts without (the card)
+            local_dir=str(BUNDLED_SD3_DIR),
+            family="sd3",
+            skip_components=("text_encoder_3", "tokenizer_3"),
+            notes="Bundled mini Stable Diffusion 3 (MMDiT, flow matching, two CLIPs, no T5) trained on the "
+            "Shapes data; runs on a CPU, offline.",
+        ),
+        ModelEntry(
             key="mini-controlnet-pose",
             hub_id=None,
             pipeline_class="ControlNetModel",
@@ -161,6 +197,13 @@ REGISTRY: dict[str, ModelEntry] = {
             "flagged pictures come back black. The workbook's pipelines load without it (10 shows why).",
         ),
     )
+}
+
+
+#: Each family's real model and bundled stand-in: what ``load_pipeline(family=...)`` chooses between.
+FAMILIES: dict[str, dict[str, str]] = {
+    "sd15": {"real": "sd15", "bundled": "mini-sd"},
+    "sd3": {"real": "sd35-medium", "bundled": "mini-sd3"},
 }
 
 

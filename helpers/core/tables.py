@@ -58,6 +58,7 @@ def show_table(rows: Iterable[Sequence[Any]], headers: Sequence[str],
 
     Used in 00_setup_check, 01_gan_vae_recap, 02_forward_diffusion, 03_reverse_diffusion,
     04_inside_stable_diffusion, 05_running_stable_diffusion, 06_prompt_engineering,
-    07_failure_cases, 08_controlnet, 09_editing_and_personalization, 10_responsible_generation.
+    07_failure_cases, 08_controlnet, 09_editing_and_personalization, 10_responsible_generation,
+    11_flow_matching.
     """
     print(table_text(rows, headers, formats))

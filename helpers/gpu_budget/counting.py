@@ -1,16 +1,20 @@
 """Counting the GPU work a notebook asks for: model calls, their batch and size, and what was loaded.
 
 ``count_work()`` is a context manager: while it is open, every call of the models that matter
-(U-Net, ControlNet, VAE decode and encode, CLIP text encoder, CLIP score model, safety checker)
-is written down as a ``Call``: what ran, on whose weights, how many pictures or prompts at once,
-at what size, and which models were loaded at that moment. It patches those classes' methods
+(U-Net, ControlNet, VAE decode and encode, CLIP text encoder, CLIP score model, safety checker; for
+SD 3: the MMDiT transformer, the two CLIP text encoders, the 16-channel VAE) is written down as a
+``Call``: what ran, on whose weights, how many pictures or prompts at once, at what size, and which
+models were loaded at that moment. It patches those classes' methods
 and puts them back when it closes; models loaded while it is open are tagged with their registry
 key. ``estimate(calls, costs)`` turns the calls into T4 seconds and peak GiB with per-unit costs
 (``data/t4_costs.json``).
 
 Sizes are Stable Diffusion 1.5's: a call at the pipeline's default size counts as 512 px (so the
 tests' tiny stand-ins, 16 px with a VAE that scales by 2, count as SD 1.5 at 512 px), latents twice
-the default side as 1024 px, and a picture of another size handed to the VAE as its own size. The bundled models (mini-sd, mini-controlnet-pose) are
+the default side as 1024 px, and a picture of another size handed to the VAE as its own size. SD 3
+models (family "sd3" in the registry) count at their own size: latent side x the VAE's scale, so the
+tests' tiny SD 3, which keeps SD 3.5 Medium's scale 8 and 1024-px default, counts as SD 3.5 Medium at
+the sizes a notebook asks for. The bundled models (mini-sd, mini-sd3, mini-controlnet-pose) are
 not SD 1.5: their calls are charged the CPU time they take on the machine that counts them (all
 threads summed, so other jobs on the machine do not inflate it), an upper bound for a T4 that
 assumes a T4 is no slower than that CPU.
@@ -34,6 +38,10 @@ from helpers.core.registry import REGISTRY
 SD_SIDE = 512
 #: The weights the bundled models are loaded in (float32, whatever the device).
 BUNDLED = frozenset(key for key, entry in REGISTRY.items() if entry.local_dir is not None)
+#: Hub models of the SD 3 family: their calls count at their own pixel size and by SD 3's units.
+SD3_KEYS = frozenset(key for key, entry in REGISTRY.items() if entry.family == "sd3" and entry.local_dir is None)
+#: SD 3's two CLIP text encoders, by their attribute in StableDiffusion3Pipeline: the unit each call is.
+SD3_TEXT_UNITS: dict[str, str] = {"text_encoder": "clip_l_encode", "text_encoder_2": "clip_g_encode"}
 
 #: The key given to a model made in the notebook that matches no loaded one (08 builds a ControlNet
 #: from SD's U-Net): it costs what a loaded model of its kind costs.
@@ -50,10 +58,10 @@ class Call:
     Used by helpers.gpu_budget.{counting, cuda_only, estimate} (no notebook calls it).
     """
 
-    unit: str  # unet_eval, unet_inpaint_eval, controlnet_eval, vae_decode, vae_encode, text_encode, ...
+    unit: str  # unet_eval, ..., vae_decode, text_encode; SD 3: transformer_eval, clip_l_encode, sd3_vae_decode, ...
     model: str  # registry key of the weights, e.g. "sd15"
     batch: int  # latents, pictures or prompts in this one call
-    width: int  # in SD 1.5 pixels (the bundled models: their own pixels)
+    width: int  # in SD 1.5 pixels (SD 3 models: their own pixels; the bundled models: their own latents or pixels)
     height: int
     resident: tuple[str, ...] = ()  # registry keys of every model loaded at the time, once per load
     sliced: bool = False  # VAE slicing on: the VAE takes one picture at a time
@@ -142,19 +150,25 @@ class _Tags:
 
     def __init__(self) -> None:
         self.key: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # module -> (key, group)
+        self.role: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # module -> its pipeline attribute
         self.groups = 0
         self.geometry: dict[str, tuple[int, int]] = {}  # key -> (default latent side, VAE scale)
 
     def tag(self, obj: Any, key: str) -> list[torch.nn.Module]:
-        modules = ([m for m in getattr(obj, "components", {}).values() if isinstance(m, torch.nn.Module)]
-                   if not isinstance(obj, torch.nn.Module) else [obj])
+        parts = ({name: m for name, m in getattr(obj, "components", {}).items() if isinstance(m, torch.nn.Module)}
+                 if not isinstance(obj, torch.nn.Module) else {"": obj})
         self.groups += 1
-        for module in modules:
+        for name, module in parts.items():
             self.key.setdefault(module, (key, self.groups))
-        unet = getattr(obj, "unet", None)
-        if unet is not None and key not in self.geometry:
-            self.geometry[key] = (int(unet.config.sample_size), int(getattr(obj, "vae_scale_factor", 8)))
-        return modules
+            if name:
+                self.role.setdefault(module, name)
+        denoiser = getattr(obj, "unet", None)
+        if denoiser is None:
+            denoiser = getattr(obj, "transformer", None)  # SD 3: an MMDiT
+        sample_size = getattr(getattr(denoiser, "config", None), "sample_size", None)
+        if sample_size is not None and key not in self.geometry:
+            self.geometry[key] = (int(sample_size), int(getattr(obj, "vae_scale_factor", 8)))
+        return list(parts.values())
 
     def of(self, module: torch.nn.Module, made: dict[str, float]) -> str:
         """The key of ``module``; a model matching no loaded one is ``MADE_HERE`` + its class, and its
@@ -180,8 +194,11 @@ class _Tags:
         Latent sides count relative to the pipeline's default (the U-Net's ``sample_size`` is SD 1.5's
         64, i.e. 512 px; twice that is 1024 px), as the notebooks write them (``sample_size * k``).
         A picture handed to the VAE counts as 512 px at the pipeline's default side and as its own
-        size otherwise (a 64-px render is 64 px on any model).
+        size otherwise (a 64-px render is 64 px on any model). SD 3 models count at their own size
+        (latent side x the VAE's scale).
         """
+        if key in SD3_KEYS:
+            return side * self.geometry.get(key, (0, 8))[1] if latent else side
         default, scale = self.geometry.get(key) or self.geometry.get("sd15") or (SD_SIDE // 8, 8)
         if latent:
             return round(side * SD_SIDE / default)
@@ -192,6 +209,10 @@ def _unet_unit(key: str, training: bool) -> str:
     if training:
         return "unet_train_step"
     return {"sd15-inpaint": "unet_inpaint_eval", "instruct-pix2pix": "unet_instruct_eval"}.get(key, "unet_eval")
+
+
+def _vae_unit(key: str, direction: str) -> str:
+    return f"sd3_vae_{direction}" if key in SD3_KEYS else f"vae_{direction}"
 
 
 def _first_tensor(args: tuple, kwargs: dict, *names: str) -> torch.Tensor | None:
@@ -215,10 +236,11 @@ def count_work() -> Iterator[WorkLog]:
         ControlNetModel,
         DiffusionPipeline,
         ModelMixin,
+        SD3Transformer2DModel,
         UNet2DConditionModel,
     )
     from diffusers.pipelines.stable_diffusion.safety_checker import StableDiffusionSafetyChecker
-    from transformers import CLIPModel, CLIPTextModel, PreTrainedModel
+    from transformers import CLIPModel, CLIPTextModel, CLIPTextModelWithProjection, PreTrainedModel
 
     from helpers.core import loading
     from helpers.core.latents import picture_side
@@ -282,11 +304,17 @@ def count_work() -> Iterator[WorkLog]:
                     bool(getattr(self, "use_slicing", False)))
         return unit_of
 
-    def per_item(unit: str, *names: str) -> Any:
+    def per_item(unit: Any, *names: str) -> Any:
+        """``unit`` (a name, or a function of the module) per prompt or picture in the call."""
         def unit_of(self, key, args, kwargs):
             x = _first_tensor(args, kwargs, *names)
-            return unit, int(x.shape[0]) if x is not None else 1, 0, 0, False
+            name = unit(self) if callable(unit) else unit
+            return name, int(x.shape[0]) if x is not None else 1, 0, 0, False
         return unit_of
+
+    def sd3_text_unit(module: Any) -> str:
+        """SD 3's CLIP-L or CLIP-G, by its place in the pipeline (a lone one: text_encode)."""
+        return SD3_TEXT_UNITS.get(tags.role.get(module, ""), "text_encode")
 
     def sd_default_batch(original: Any) -> Any:
         """generate()'s default batch as SD 1.5 would get it: the stand-ins' sizes read as SD 1.5's."""
@@ -308,9 +336,13 @@ def count_work() -> Iterator[WorkLog]:
     patch(UNet2DConditionModel, "forward",
           counted(sized_call(lambda key: _unet_unit(key, torch.is_grad_enabled()), "sample", latent=True)))
     patch(ControlNetModel, "forward", counted(sized_call(lambda key: "controlnet_eval", "sample", latent=True)))
-    patch(AutoencoderKL, "decode", counted(sized_call(lambda key: "vae_decode", "z", latent=True)))
-    patch(AutoencoderKL, "encode", counted(sized_call(lambda key: "vae_encode", "x", latent=False)))
+    patch(SD3Transformer2DModel, "forward",
+          counted(sized_call(lambda key: "transformer_train_step" if torch.is_grad_enabled() else "transformer_eval",
+                             "hidden_states", latent=True)))
+    patch(AutoencoderKL, "decode", counted(sized_call(lambda key: _vae_unit(key, "decode"), "z", latent=True)))
+    patch(AutoencoderKL, "encode", counted(sized_call(lambda key: _vae_unit(key, "encode"), "x", latent=False)))
     patch(CLIPTextModel, "forward", counted(per_item("text_encode", "input_ids")))
+    patch(CLIPTextModelWithProjection, "forward", counted(per_item(sd3_text_unit, "input_ids")))
     patch(CLIPModel, "forward", counted(per_item("clip_score", "pixel_values")))
     patch(StableDiffusionSafetyChecker, "forward", counted(per_item("safety_check", "clip_input")))
     try:

@@ -1,10 +1,12 @@
 """A notebook's estimated time and peak memory on a free Colab T4, from its counted calls and per-unit costs.
 
 The counts come from ``helpers.gpu_budget.counting.count_work``; the per-unit costs from ``data/t4_costs.json``
-(SD 1.5 at 512 px, batch 1, float16 on a T4; its "method" and "sources" say how they were made).
+(SD 1.5 and SD 3.5 Medium at 512 px, batch 1, float16 on a T4; its "method", "method_sd35" and "sources"
+say how they were made).
 
-- Time: each SD 1.5 call costs ``t4_seconds`` of its unit per item (latent, picture or prompt),
-  times its pixels / 512²; the bundled models' calls cost their measured CPU time.
+- Time: each SD 1.5 or SD 3.5 call costs ``t4_seconds`` of its unit per item (latent, picture or prompt),
+  times its pixels / 512² (SD 3.5's transformer: its FLOPs' own growth with the picture, from the FLOPs
+  counted at 512 and 1024 px); the bundled models' calls cost their measured CPU time.
 - Memory at a call: the CUDA overhead + the weights of every model loaded at that moment + the
   call's activations (``activation_gib`` per item times pixels / 512²; a VAE with slicing on holds
   one picture at a time). The peak is the largest over all calls.
@@ -34,10 +36,13 @@ BUNDLED_ACTIVATION_GIB = 0.5
 WEIGHTS_KEY: dict[str, str] = {"controlnet-openpose": "controlnet", "controlnet-canny": "controlnet"}
 #: Units that are per picture at 512 px and scale with the number of pixels.
 PIXEL_UNITS = frozenset({"unet_eval", "unet_inpaint_eval", "unet_instruct_eval", "controlnet_eval",
-                         "vae_decode", "vae_encode", "unet_train_step"})
+                         "vae_decode", "vae_encode", "unet_train_step",
+                         "transformer_eval", "sd3_vae_decode", "sd3_vae_encode"})
 #: Counted units that take another unit's cost, and why: InstructPix2Pix's U-Net is SD 1.5's with
-#: 8 input channels instead of 4, which changes only its first convolution.
-SAME_COST_AS: dict[str, str] = {"unet_instruct_eval": "unet_eval"}
+#: 8 input channels instead of 4, which changes only its first convolution; SD 3's VAE encoder is
+#: SD 1.5's (the same widths and blocks, data/sd35-architecture/vae.json) but for its last convolution
+#: (32 output channels instead of 8) and no quant conv.
+SAME_COST_AS: dict[str, str] = {"unet_instruct_eval": "unet_eval", "sd3_vae_encode": "vae_encode"}
 #: A float32 call's time over its float16 time on a T4: the datasheet's 65 TFLOPS float16 (tensor
 #: cores) over 8.1 TFLOPS float32 (data/t4_costs.json, source "nvidia-t4"), i.e. the same share of
 #: the peak in both precisions; likely an upper bound, since float32 kernels on the CUDA cores
@@ -76,6 +81,19 @@ def _scale(call: Call) -> float:
     return call.width * call.height / SD_SIDE**2 if call.unit in PIXEL_UNITS else 1.0
 
 
+def _time_scale(call: Call, cost: dict[str, Any]) -> float:
+    """How much more time ``call`` takes than one item at 512 px: ``_scale``, or, for a unit whose row
+    gives ``flops_ratio_1024`` (its FLOPs at 1024 px over those at 512 px; a transformer's attention grows
+    with the square of its tokens), a + b·p per pixel share p (p = pixels / 512²), a + b = 1, 4a + 16b =
+    that ratio: the cost at 512 px and 1024 px exactly, linear plus quadratic in the tokens between."""
+    p = _scale(call)
+    ratio = cost.get("flops_ratio_1024")
+    if ratio is None or call.unit not in PIXEL_UNITS:
+        return p
+    quadratic = (ratio - 4) / 12
+    return p * (1 - quadratic + quadratic * p)
+
+
 def call_seconds(call: Call, costs: dict[str, Any]) -> float:
     """Return the T4 seconds of one call: per-item cost × items × pixels / 512² (bundled: its CPU time).
 
@@ -84,7 +102,8 @@ def call_seconds(call: Call, costs: dict[str, Any]) -> float:
     if call.bundled:
         return call.seconds
     slowdown = FLOAT32_SLOWDOWN if call.float32 else 1.0
-    return _unit(costs, call.unit)["t4_seconds"] * call.batch * _scale(call) * slowdown
+    cost = _unit(costs, call.unit)
+    return cost["t4_seconds"] * call.batch * _time_scale(call, cost) * slowdown
 
 
 def call_activation_gib(call: Call, costs: dict[str, Any]) -> float:
@@ -94,14 +113,15 @@ def call_activation_gib(call: Call, costs: dict[str, Any]) -> float:
     """
     if call.bundled:
         return BUNDLED_ACTIVATION_GIB
-    at_once = 1 if call.sliced and call.unit.startswith("vae_") else call.batch
+    at_once = 1 if call.sliced and call.unit.startswith(("vae_", "sd3_vae_")) else call.batch
     width = 2 if call.float32 else 1  # bytes per value over float16's
     return _unit(costs, call.unit)["activation_gib"] * at_once * _scale(call) * width
 
 
 def weights_gib(keys: tuple[str, ...] | list[str], costs: dict[str, Any],
                 bundled: dict[str, float] | None = None) -> float:
-    """Return the GiB of weights of the registry models ``keys`` (hub models in fp16; bundled as measured).
+    """Return the GiB of weights of the registry models ``keys`` (hub models in fp16, SD 3.5 without its T5;
+    bundled as measured).
 
     Used by helpers.gpu_budget.estimate (no notebook calls it).
     """
@@ -122,8 +142,8 @@ def weights_gib(keys: tuple[str, ...] | list[str], costs: dict[str, Any],
 def estimate(log: WorkLog, costs: dict[str, Any]) -> dict[str, Any]:
     """Return the estimated T4 seconds and peak GiB of everything in ``log``, with a breakdown per unit.
 
-    Keys: ``t4_seconds``, ``peak_gib``, ``peak_call`` (what ran at the peak), ``sd_seconds`` (SD 1.5
-    models, from the costs), ``bundled_seconds`` (bundled models, CPU time measured), ``by_unit``.
+    Keys: ``t4_seconds``, ``peak_gib``, ``peak_call`` (what ran at the peak), ``sd_seconds`` (SD 1.5 and
+    SD 3.5 models, from the costs), ``bundled_seconds`` (bundled models, CPU time measured), ``by_unit``.
     Used by tools/gpu_budget.py (no notebook calls it).
     """
     overhead = float(costs["cuda_overhead_gib"])

@@ -99,7 +99,7 @@ def outcome_shares(prompts: Sequence[str], images: Sequence) -> dict[str, float]
 
     Keys: the four layouts, "colours right" and "colours swapped" (both out of all
     pictures) and "background leak".
-    Used in 07_failure_cases.
+    Used in 07_failure_cases, 11_flow_matching.
     """
     if len(prompts) != len(images):
         raise ValueError(f"{len(prompts)} prompts but {len(images)} images")

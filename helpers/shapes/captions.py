@@ -19,7 +19,7 @@ PERSON_ATTRIBUTES: tuple[str, ...] = ("color", "background")
 def random_captions(n: int, seed: int = 1234) -> list[str]:
     """Return ``n`` full one-object captions drawn at random with ``seed``.
 
-    Used in 05_running_stable_diffusion, 10_responsible_generation.
+    Used in 05_running_stable_diffusion, 10_responsible_generation, 11_flow_matching.
     """
     rng = random.Random(seed)
     return [caption(random_shape(rng)) for _ in range(n)]
@@ -28,7 +28,7 @@ def random_captions(n: int, seed: int = 1234) -> list[str]:
 def random_korean_captions(n: int, seed: int = 1234) -> list[str]:
     """Return the Korean captions of the same ``n`` objects ``random_captions(n, seed)`` describes.
 
-    Used by helpers.training.evaluate (no notebook calls it).
+    Used by helpers.training.{evaluate, evaluate_sd3} (no notebook calls it).
     """
     rng = random.Random(seed)
     return [korean_caption(random_shape(rng)) for _ in range(n)]

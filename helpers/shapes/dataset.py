@@ -24,7 +24,7 @@ class ShapesDataset(Dataset):
     Korean), the attributes as a dict of strings (people have shape
     "person" and empty size and position) and an (18, 2) keypoint tensor (NaN for
     shapes). Pictures are rendered once, at construction.
-    Used in 01_gan_vae_recap, 03_reverse_diffusion.
+    Used in 01_gan_vae_recap, 03_reverse_diffusion, 11_flow_matching.
     """
 
     def __init__(self, size: int = 64, people: int = 0, shapes: list[Shape] | None = None,

@@ -118,7 +118,7 @@ def read(image) -> dict[str, str | None]:
     An attribute that cannot be read (no object at all) is None.
     Used in 00_setup_check, 01_gan_vae_recap, 03_reverse_diffusion, 04_inside_stable_diffusion,
     05_running_stable_diffusion, 06_prompt_engineering, 07_failure_cases,
-    09_editing_and_personalization, 10_responsible_generation.
+    09_editing_and_personalization, 10_responsible_generation, 11_flow_matching.
     """
     pixels = _as_array(image)
     indices = snap(pixels)
@@ -221,7 +221,7 @@ def adherence(prompts: Sequence[str], images: Sequence) -> dict[str, float]:
     background. Korean one-object prompts (``helpers.shapes.korean``) are scored like English ones.
     Used in 00_setup_check, 02_forward_diffusion, 04_inside_stable_diffusion,
     05_running_stable_diffusion, 06_prompt_engineering, 07_failure_cases,
-    09_editing_and_personalization, 10_responsible_generation.
+    09_editing_and_personalization, 10_responsible_generation, 11_flow_matching.
     """
     if len(prompts) != len(images):
         raise ValueError(f"{len(prompts)} prompts but {len(images)} images")

@@ -113,7 +113,7 @@ def single_shape_share(images: Sequence) -> float:
 
     The looser half of ``clean_share``: the structure is right even if the colours are off
     the palette (a washed-out background, say).
-    Used in 01_gan_vae_recap, 03_reverse_diffusion.
+    Used in 01_gan_vae_recap, 03_reverse_diffusion, 11_flow_matching.
     """
     if len(images) == 0:
         raise ValueError("single_shape_share needs at least one picture")
@@ -123,7 +123,7 @@ def single_shape_share(images: Sequence) -> float:
 def clean_share(images: Sequence) -> float:
     """Return the share of ``images`` (PIL pictures or HxWx3 uint8 arrays) that are clean shapes.
 
-    Used in 03_reverse_diffusion.
+    Used in 03_reverse_diffusion, 11_flow_matching.
     """
     if len(images) == 0:
         raise ValueError("clean_share needs at least one picture")

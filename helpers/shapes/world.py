@@ -188,7 +188,7 @@ class TwoShapes:
 def random_two_shapes(rng: random.Random) -> TwoShapes:
     """Return a random two-object attribute set (both objects differ from the background).
 
-    Used in 07_failure_cases.
+    Used in 07_failure_cases, 11_flow_matching.
     """
     background = rng.choice(COLORS)
     others = [c for c in COLORS if c != background]
@@ -236,7 +236,7 @@ def caption(item: Shape, keep: tuple[str, ...] | None = None) -> str:
 def caption_two(item: TwoShapes) -> str:
     """Return the two-object caption from the spec's grammar.
 
-    Used in 07_failure_cases.
+    Used in 07_failure_cases, 11_flow_matching.
     """
     return (f"a {item.left_color} {item.left_shape} at the left and a {item.right_color} "
             f"{item.right_shape} at the right on a {item.background} background")

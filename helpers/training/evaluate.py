@@ -93,7 +93,7 @@ def speed_report(pipe, batch: int = 32, steps: int = RECOMMENDED_STEPS,
                  guidance: float = RECOMMENDED_GUIDANCE, repeats: int = 3) -> dict[str, float]:
     """Return images per second for batches of ``batch`` (best of ``repeats``, after a warm-up).
 
-    Used by helpers.training.evaluate (no notebook calls it).
+    Used by helpers.training.{evaluate, evaluate_sd3} (no notebook calls it).
     """
     prompts = random_captions(batch, seed=4321)
     generate(pipe, prompts[:2], steps=2, guidance=guidance, cache=False)
@@ -111,7 +111,7 @@ def speed_report(pipe, batch: int = 32, steps: int = RECOMMENDED_STEPS,
 def peak_memory_mib() -> float:
     """Return this process's peak resident memory in MiB (Linux ru_maxrss is in KiB).
 
-    Used by helpers.training.evaluate (no notebook calls it).
+    Used by helpers.training.{evaluate, evaluate_sd3} (no notebook calls it).
     """
     scale = 1 / 1024 if sys.platform != "darwin" else 1 / 1024 / 1024
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale, 1)

@@ -29,7 +29,8 @@ import torch
 def start_run(seed: int, threads: int, work: Path):
     """Return an ``accelerate.Accelerator`` after setting torch's threads (0: torch's), the seed and ``work``.
 
-    Used by helpers.training.{train_controlnet, train_mini_sd} (no notebook calls it).
+    Used by helpers.training.{train_controlnet, train_mini_sd, train_mini_sd3} (no notebook calls
+    it).
     """
     from accelerate import Accelerator
     from accelerate.utils import set_seed
@@ -45,7 +46,8 @@ def start_run(seed: int, threads: int, work: Path):
 class Stage:
     """Resumable bookkeeping for one training stage under ``work/name``.
 
-    Used by helpers.training.{loop, train_controlnet, train_mini_sd} (no notebook calls it).
+    Used by helpers.training.{loop, train_controlnet, train_mini_sd, train_mini_sd3} (no notebook
+    calls it).
     """
 
     def __init__(self, accelerator, work: Path, name: str) -> None:
@@ -116,7 +118,8 @@ def lr_factor(warmup: int, total: int) -> Callable[[int], float]:
 def adamw_with_warmup(params, lr: float, warmup: int, total: int, weight_decay: float = 0.01):
     """Return ``(optimizer, scheduler)``: AdamW over ``params`` with ``lr_factor``'s schedule.
 
-    Used by helpers.training.{train_controlnet, train_mini_sd} (no notebook calls it).
+    Used by helpers.training.{train_controlnet, train_mini_sd, train_mini_sd3} (no notebook calls
+    it).
     """
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(warmup, total))
@@ -127,7 +130,8 @@ class Updates:
     """What one training step changes: ``params`` (clipped to norm ``clip``), optimiser, schedule, EMAs.
 
     ``emas`` pairs each ``diffusers.training_utils.EMAModel`` with the (prepared) model it follows.
-    Used by helpers.training.{loop, train_controlnet, train_mini_sd} (no notebook calls it).
+    Used by helpers.training.{loop, train_controlnet, train_mini_sd, train_mini_sd3} (no notebook
+    calls it).
     """
 
     params: list
@@ -161,7 +165,7 @@ def run_steps(stage: Stage, *, start: int, steps: int, save_every: int, desc: st
 
     ``step`` returns the numbers the bar shows. A checkpoint is saved every ``save_every``
     steps and after the last, so that a later run with more steps can go on from there.
-    Used by helpers.training.{loop, train_mini_sd} (no notebook calls it).
+    Used by helpers.training.{loop, train_mini_sd, train_mini_sd3} (no notebook calls it).
     """
     from tqdm.auto import tqdm
 
@@ -204,7 +208,8 @@ def min_snr_loss(pred: torch.Tensor, noise: torch.Tensor, snr_t: torch.Tensor,
 class Latents:
     """Pictures encoded once: the VAE posterior's ``means`` and ``stds``, and the scaling factor.
 
-    Used by helpers.training.{loop, train_controlnet, train_mini_sd} (no notebook calls it).
+    Used by helpers.training.{loop, train_controlnet, train_mini_sd, train_mini_sd3} (no notebook
+    calls it).
     """
 
     means: torch.Tensor
@@ -245,7 +250,7 @@ def draw_timesteps(step: int, n: int, generator: torch.Generator, total: int,
 def tokenize(tokenizer, captions: list[str], device) -> torch.Tensor:
     """Return the captions' token ids, padded to the tokenizer's length, on ``device``.
 
-    Used by helpers.training.loop (no notebook calls it).
+    Used by helpers.training.{loop, train_mini_sd3} (no notebook calls it).
     """
     return tokenizer(captions, padding="max_length", max_length=tokenizer.model_max_length,
                      truncation=True, return_tensors="pt").input_ids.to(device)
@@ -294,7 +299,8 @@ def train_denoiser(stage: Stage, updates: Updates, latents: Latents, *, tokenize
 def write_record(accelerator, out: Path, summary: dict) -> None:
     """Write ``summary`` as ``out/training.json`` (the main process only), the model card's source.
 
-    Used by helpers.training.{train_controlnet, train_mini_sd} (no notebook calls it).
+    Used by helpers.training.{train_controlnet, train_mini_sd, train_mini_sd3} (no notebook calls
+    it).
     """
     if accelerator.is_main_process:
         (out / "training.json").write_text(json.dumps(summary, indent=2, default=str))
@@ -304,7 +310,8 @@ def write_record(accelerator, out: Path, summary: dict) -> None:
 class CommandLine:
     """The options every training script takes: a preset, where to write, where to checkpoint.
 
-    Used by helpers.training.{train_controlnet, train_mini_sd} (no notebook calls it).
+    Used by helpers.training.{train_controlnet, train_mini_sd, train_mini_sd3} (no notebook calls
+    it).
     """
 
     description: str

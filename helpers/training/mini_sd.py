@@ -84,12 +84,13 @@ def build_vae(config: MiniSDConfig):
     )
 
 
-def build_text_encoder(config: MiniSDConfig, tokenizer):
-    """Return an untrained CLIPTextModel sized for the mini vocabulary.
+def build_text_encoder(config, tokenizer, with_projection: bool = False):
+    """Return an untrained CLIPTextModel sized for the mini vocabulary (``with_projection``: SD 3's
+    CLIPTextModelWithProjection). ``config`` is a MiniSDConfig or a MiniSD3Config.
 
-    Used by helpers.training.train_mini_sd (no notebook calls it).
+    Used by helpers.training.{mini_sd3, train_mini_sd} (no notebook calls it).
     """
-    from transformers import CLIPTextConfig, CLIPTextModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
     text_config = CLIPTextConfig(
         vocab_size=len(tokenizer), hidden_size=config.text_hidden,
@@ -98,7 +99,7 @@ def build_text_encoder(config: MiniSDConfig, tokenizer):
         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id, projection_dim=config.text_hidden,
     )
-    return CLIPTextModel(text_config)
+    return (CLIPTextModelWithProjection if with_projection else CLIPTextModel)(text_config)
 
 
 def build_unet(config: MiniSDConfig):

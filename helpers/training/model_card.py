@@ -20,12 +20,15 @@ def _folder_size_mb(folder: Path) -> float:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
 
 
-def _params(folder: Path) -> dict[str, float]:
-    """Return each part's parameter count in millions, read from its safetensors headers."""
+def part_parameters(folder: Path, parts: Sequence[str] = ("vae", "text_encoder", "unet")) -> dict[str, float]:
+    """Return each part's parameter count in millions, read from its safetensors headers.
+
+    Used by helpers.training.{evaluate_sd3, model_card} (no notebook calls it).
+    """
     from safetensors import safe_open
 
     out = {}
-    for part in ("vae", "text_encoder", "unet"):
+    for part in parts:
         total = 0
         for file in (folder / part).glob("*.safetensors"):
             with safe_open(file, "pt") as f:
@@ -105,7 +108,7 @@ def render_card(folder: Path) -> str:
     evaluation = json.loads((folder / "evaluation.json").read_text())
     cfg = training["config"]
     model = cfg["model"]
-    params = _params(folder)
+    params = part_parameters(folder)
     rec = next(r for r in evaluation["grid"]
                if r["steps"] == RECOMMENDED_STEPS and r["guidance"] == RECOMMENDED_GUIDANCE)
     people = evaluation["people"]
