@@ -216,12 +216,13 @@ def test_unknown_units_and_weights_name_the_fix(tmp_path):
 
 # ---- SD 3 (SD 3.5 Medium without its T5): counting on the tiny stand-in, costs ------------------
 
-#: The made-up table above with SD 3's units (round numbers; the transformer's FLOPs grow 5x from 512 to 1024 px).
+#: The made-up table above with SD 3's units (round numbers; the transformer's FLOPs are 0.3x at 256 px, 5x at 1024).
 SD3_COSTS = {
     **COSTS,
     "weights_gib_fp16": {**COSTS["weights_gib_fp16"], "sd35-medium": 6.0},
     "units": {**COSTS["units"],
-              "transformer_eval": {"t4_seconds": 0.2, "activation_gib": 0.1, "flops": 1, "flops_ratio_1024": 5.0},
+              "transformer_eval": {"t4_seconds": 0.2, "activation_gib": 0.1, "flops": 1,
+                                   "flops_ratio_256": 0.3, "flops_ratio_1024": 5.0},
               "clip_l_encode": {"t4_seconds": 0.001, "activation_gib": 0.01, "flops": 1},
               "clip_g_encode": {"t4_seconds": 0.01, "activation_gib": 0.02, "flops": 1},
               "sd3_vae_decode": {"t4_seconds": 0.25, "activation_gib": 0.5, "flops": 1}},
@@ -275,14 +276,15 @@ def test_sd3_sizes_are_their_own_and_the_hand_loop_is_counted_like_the_pipeline(
     assert [c.unit for c in log.calls if c.unit.startswith("clip_")][-2:] == ["clip_l_encode", "clip_g_encode"]
 
 
-def test_sd3_estimate_by_hand_with_the_transformers_quadratic_growth():
+def test_sd3_estimate_by_hand_with_the_transformers_own_growth():
     def eval_at(side):
         return Call("transformer_eval", "sd35-medium", 2, side, side, resident=("sd35-medium",))
 
     assert call_seconds(eval_at(512), SD3_COSTS) == pytest.approx(2 * 0.2)
-    assert call_seconds(eval_at(1024), SD3_COSTS) == pytest.approx(2 * 0.2 * 5.0)  # the FLOPs' own ratio
-    # between: linear plus quadratic in the pixels, a + b = 1 and 4a + 16b = 5, so b = 1/12
-    assert call_seconds(eval_at(256), SD3_COSTS) == pytest.approx(2 * 0.2 * 0.25 * (11 / 12 + 0.25 / 12))
+    assert call_seconds(eval_at(1024), SD3_COSTS) == pytest.approx(2 * 0.2 * 5.0)  # the FLOPs' own ratios
+    assert call_seconds(eval_at(256), SD3_COSTS) == pytest.approx(2 * 0.2 * 0.3)
+    # between: a + b p + c p^2 (p = pixels / 512^2) through those three: a = 7/75, b = 4/5, c = 8/75
+    assert call_seconds(eval_at(768), SD3_COSTS) == pytest.approx(2 * 0.2 * (7 / 75 + 0.8 * 2.25 + 8 / 75 * 2.25**2))
     assert call_activation_gib(eval_at(1024), SD3_COSTS) == pytest.approx(2 * 0.1 * 4)  # memory stays linear
     one_picture = [Call("clip_l_encode", "sd35-medium", 1, 0, 0, resident=("sd35-medium",)),
                    Call("clip_g_encode", "sd35-medium", 1, 0, 0, resident=("sd35-medium",))] * 2
@@ -331,6 +333,7 @@ def test_t4_costs_prices_sd35_medium_from_its_architecture():
     transformer = costs["units"]["transformer_eval"]
     assert 2.0e12 < transformer["flops"] < 2.3e12  # per latent at 512 px, 1024 image + 154 text tokens
     assert 4.0 < transformer["flops_ratio_1024"] < 6.0  # attention grows faster than the pixels
+    assert 0.25 < transformer["flops_ratio_256"] < 0.35  # the text tokens cost the same at any size
     # weights, 2 bytes each, without the T5: the transformer's 2,243,171,520 parameters and its 384 x 384 x 1536
     # positional table (a buffer; together the model card's "2.5 B"), CLIP-L, CLIP-G, the VAE
     stored = 2_243_171_520 + 384 * 384 * 1536 + 123_650_304 + 694_659_840 + 83_819_683
@@ -347,9 +350,10 @@ def test_t4_costs_prices_sd35_medium_from_its_architecture():
 #: Counted by tools/gpu_budget.py (WORKBOOK_BUDGET_ALL=1) but not in make test: in full mode they spend
 #: many minutes on a 2-core CPU outside SD 1.5 (07, 09: the bundled model's sections; 10: training its
 #: deepfake detector and the watermark sweeps); make test checks their record instead.
-SLOW = {"07_failure_cases", "09_editing_and_personalization", "10_responsible_generation"}
+SLOW = {"07_failure_cases", "09_editing_and_personalization", "10_responsible_generation", "11_flow_matching"}
 NOTEBOOKS = ["04_inside_stable_diffusion", "05_running_stable_diffusion", "06_prompt_engineering",
-             "07_failure_cases", "08_controlnet", "09_editing_and_personalization", "10_responsible_generation"]
+             "07_failure_cases", "08_controlnet", "09_editing_and_personalization", "10_responsible_generation",
+             "11_flow_matching"]
 
 
 @pytest.fixture(scope="session")

@@ -153,12 +153,21 @@ def sd35_costs(sd35: dict[str, Any], effective: float, overhead: float, unet_flo
                        "cpu_seconds": round(shape["seconds"] / shape["batch"], 3)}
     transformer = units["transformer_eval"]
     at_1024 = only["transformer_1024_b1"]["flops"]
-    transformer["flops_1024"] = at_1024
+    at_256 = only["transformer_256_b1"]["flops"]
+    transformer["flops_256"], transformer["flops_1024"] = at_256, at_1024
+    transformer["flops_ratio_256"] = round(at_256 / transformer["flops"], 4)
     transformer["flops_ratio_1024"] = round(at_1024 / transformer["flops"], 4)
     with_t5 = only["transformer_512_b1_with_t5"]["flops"]
+    at_768 = only["transformer_768_b1"]["flops"]
+    quarter, four = transformer["flops_ratio_256"], transformer["flops_ratio_1024"]
+    c = ((four - 1) - 4 * (1 - quarter)) / 11.25  # as helpers.gpu_budget.estimate._time_scale
+    b = ((1 - quarter) - 0.9375 * c) / 0.75
+    at_768_fit = transformer["flops"] * ((1 - b - c) + b * 2.25 + c * 2.25**2)
     transformer["note"] = ("per latent: a guided step is 2; text = 77 CLIP tokens + 77 zero tokens in the T5's place "
-                           f"(with the T5's 256 tokens it would be {with_t5 / 1e9:,.0f} GFLOP); above 512 px the "
-                           "estimate follows the FLOPs' own growth (flops_ratio_1024), not the pixels'")
+                           f"(with the T5's 256 tokens it would be {with_t5 / 1e9:,.0f} GFLOP); at other sizes the "
+                           "estimate follows the FLOPs' own growth, a + b p + c p^2 in p = pixels / 512^2 through "
+                           "flops_ratio_256 and flops_ratio_1024 (at 768 px it gives "
+                           f"{at_768_fit / 1e9:,.0f} GFLOP against the {at_768 / 1e9:,.0f} counted)")
     units["clip_l_encode"]["note"] = units["clip_g_encode"]["note"] = (
         "per prompt; a guided call encodes the prompts and the negative prompts with each CLIP")
     units["sd3_vae_decode"]["note"] = "SD 1.5's VAE decoder but for 16 latent channels: nearly the same FLOPs"
@@ -192,7 +201,9 @@ def sd35_costs(sd35: dict[str, Any], effective: float, overhead: float, unet_flo
         "77 CLIP and 77 zero tokens in the T5's place, what helpers.generate passes), "
         f"{transformer['flops'] / unet_flops:.2f}x SD 1.5's UNet; at 1024 px "
         f"{at_1024 / 1e9:,.0f} GFLOP ({transformer['flops_ratio_1024']:.2f}x for 4x the pixels: the joint "
-        "attention grows with the square of the tokens). Activation GiB: the rehearsal's peak RSS growth in "
+        f"attention grows with the square of the tokens), at 256 px {at_256 / 1e9:,.0f} GFLOP "
+        f"({transformer['flops_ratio_256']:.2f}x for a quarter: the 154 text tokens cost the same at any size); "
+        "the estimate follows these FLOPs at any size (a + b p + c p^2 through the three). Activation GiB: the rehearsal's peak RSS growth in "
         "float32 (fresh process, VmHWM reset before the call), per item, halved for float16, the largest among "
         "the unit's 512-px shapes. Weights: the parameters and persistent buffers (the transformer's 384x384 "
         "positional table, 0.226 B values) of the transformer "

@@ -5,8 +5,8 @@ The counts come from ``helpers.gpu_budget.counting.count_work``; the per-unit co
 say how they were made).
 
 - Time: each SD 1.5 or SD 3.5 call costs ``t4_seconds`` of its unit per item (latent, picture or prompt),
-  times its pixels / 512² (SD 3.5's transformer: its FLOPs' own growth with the picture, from the FLOPs
-  counted at 512 and 1024 px); the bundled models' calls cost their measured CPU time.
+  times its pixels / 512² (SD 3.5's transformer: its FLOPs' own growth with the picture, through the FLOPs
+  counted at 256, 512 and 1024 px); the bundled models' calls cost their measured CPU time.
 - Memory at a call: the CUDA overhead + the weights of every model loaded at that moment + the
   call's activations (``activation_gib`` per item times pixels / 512²; a VAE with slicing on holds
   one picture at a time). The peak is the largest over all calls.
@@ -82,16 +82,18 @@ def _scale(call: Call) -> float:
 
 
 def _time_scale(call: Call, cost: dict[str, Any]) -> float:
-    """How much more time ``call`` takes than one item at 512 px: ``_scale``, or, for a unit whose row
-    gives ``flops_ratio_1024`` (its FLOPs at 1024 px over those at 512 px; a transformer's attention grows
-    with the square of its tokens), a + b·p per pixel share p (p = pixels / 512²), a + b = 1, 4a + 16b =
-    that ratio: the cost at 512 px and 1024 px exactly, linear plus quadratic in the tokens between."""
+    """How much more time ``call`` takes than one item at 512 px: ``_scale``, or, for a unit whose row gives
+    ``flops_ratio_256`` and ``flops_ratio_1024`` (its FLOPs at 256 and 1024 px over those at 512 px; a
+    transformer's text tokens cost the same at any size and its attention grows with the square of the
+    image tokens), a + b·p + c·p² in the pixel share p = pixels / 512², through those three sizes exactly."""
     p = _scale(call)
-    ratio = cost.get("flops_ratio_1024")
-    if ratio is None or call.unit not in PIXEL_UNITS:
+    quarter, four = cost.get("flops_ratio_256"), cost.get("flops_ratio_1024")
+    if quarter is None or four is None or call.unit not in PIXEL_UNITS:
         return p
-    quadratic = (ratio - 4) / 12
-    return p * (1 - quadratic + quadratic * p)
+    # a + b + c = 1, a + b/4 + c/16 = quarter, a + 4b + 16c = four
+    c = ((four - 1) - 4 * (1 - quarter)) / 11.25
+    b = ((1 - quarter) - 0.9375 * c) / 0.75
+    return (1 - b - c) + b * p + c * p * p
 
 
 def call_seconds(call: Call, costs: dict[str, Any]) -> float:
