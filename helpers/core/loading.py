@@ -143,7 +143,7 @@ def _ensure_available(entry: ModelEntry) -> None:
             f"{entry.key!r} ({entry.hub_id}) is not in the local Hugging Face cache and {why}. "
             "Get online to download it once (for example open this notebook in Google Colab with "
             "the badge at the top and pick a GPU runtime), or use the bundled model: "
-            "helpers.load_pipeline(..., model='mini-sd')."
+            f"helpers.load_pipeline(..., model='{FAMILIES[entry.family]['bundled']}')."
         )
 
 
