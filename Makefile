@@ -25,6 +25,7 @@ LAB_ARGS ?=
 # Stamps: reinstall only when pyproject.toml or the constraints change.
 STAMP := $(VENV)/.installed
 STAMP_DEV := $(VENV)/.installed-dev
+STAMP_INSTRUCTOR := $(VENV)/.installed-instructor
 
 .PHONY: lab test pytest lint eval train-mini-sd train-mini-sd3 eval-sd3 train-controlnet eval-controlnet install install-dev clean-venv warm build browser colab-twin checkpoints
 
@@ -37,7 +38,12 @@ $(STAMP): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 	touch $@
 
 $(STAMP_DEV): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
-	$(PIP) -e ".[lab,dev]"
+	$(PIP) -e ".[lab,instructor,dev]"
+	touch $@ $(STAMP) $(STAMP_INSTRUCTOR)
+
+# The instructor's kit (make editions, make grade) adds nbgrader to the lab install.
+$(STAMP_INSTRUCTOR): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(PIP) -e ".[lab,instructor]"
 	touch $@ $(STAMP)
 
 install: $(STAMP)
@@ -106,6 +112,25 @@ build: $(STAMP)
 # written with the measured times and the scores the same run measured. NOTEBOOKS=03 for one.
 checkpoints: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python tools/make_checkpoints.py $(NOTEBOOKS)
+
+# Editions from the one source in notebooks/ (tools/editions.py): build/editions/student/ (no
+# solutions, a locked grading cell under each exercise, made by nbgrader, which also writes the
+# gradebook build/course/) and build/editions/instructor/ (solutions open, executed in full mode;
+# FAST=1 for fast mode). NOTEBOOKS=02 for one.
+.PHONY: editions grade
+editions: $(STAMP_INSTRUCTOR)
+	HF_HUB_OFFLINE=1 $(BIN)/python tools/editions.py both $(FAST_FLAG) $(NOTEBOOKS)
+
+# Grade handed-in student editions with nbgrader (tools/grade.py): SUBMISSIONS holds one folder per
+# student with their .ipynb files; OUT gets one CSV row per student, notebook and exercise, with
+# the score and the feedback. Each notebook runs in its own kernel, offline, in fast mode on the
+# bundled model, each cell at most CELL_TIMEOUT seconds.
+SUBMISSIONS ?=
+OUT ?= build/grades.csv
+CELL_TIMEOUT ?= 120
+grade: $(STAMP_INSTRUCTOR)
+	@if [ -z "$(SUBMISSIONS)" ]; then echo "make grade: say where the submissions are: make grade SUBMISSIONS=<folder> OUT=<file.csv>" >&2; exit 2; fi
+	HF_HUB_OFFLINE=1 $(BIN)/python tools/grade.py "$(SUBMISSIONS)" "$(OUT)" --cell-timeout $(CELL_TIMEOUT)
 
 # The bundled model's benchmark (minutes): adherence grid, people, variety, speed, memory;
 # rewrites data/models/mini-sd/README.md and evaluation.json from what it measured.

@@ -269,7 +269,7 @@ ODD_RETURNS = {"None": None, "text": "x", "nan": float("nan"), "list": [1, 2], "
                "big nan tensor": torch.full((1, 77, 768), float("nan"))}
 ODD_ANSWERS = {"text": "x", "nan": float("nan"), "list": [1], "dict": {}, "object": object(),
                "function": lambda: 0, "tensor": torch.ones(2), "array": np.ones(3)}
-CHECKERS = list(checks.__all__)
+CHECKERS = [name for name in checks.__all__ if name.startswith("check_")]  # not score
 #: Checkers that take a value (not a function), with the context a measurement checker needs: an
 #: odd answer must be turned away with a hint before any context is used, so None stands for it.
 TAKES_A_VALUE = {"check_snr_crossing": (), "check_hands_up": (), "check_fewest_steps": (),

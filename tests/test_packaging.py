@@ -38,11 +38,15 @@ def _environment_pip() -> list[str]:
 def test_pyproject_and_environment_list_the_same_packages():
     project = _pyproject()["project"]
     extras = project["optional-dependencies"]
-    assert sorted(extras) == ["dev", "lab"]
-    wanted = project["dependencies"] + extras["lab"] + extras["dev"]
+    assert sorted(extras) == ["dev", "instructor", "lab"]
+    wanted = project["dependencies"] + extras["lab"] + extras["instructor"] + extras["dev"]
     assert sorted(wanted) == sorted(_environment_pip())  # same names and same version bounds
     assert {_name(r) for r in wanted} == {
         "jupyterlab",
+        "jupyterlab-rise",
+        "jupyterlab-language-pack-ko-kr",
+        "nbgrader",
+        "jupyter-repo2docker",
         "diffusers",
         "torch",
         "transformers",
@@ -80,7 +84,7 @@ def test_version_floors_and_no_torch_pin():
 
 def test_makefile_installs_jupyterlab_for_lab_and_test():
     makefile = (ROOT / "Makefile").read_text()
-    assert '$(PIP) -e ".[lab]"' in makefile and '$(PIP) -e ".[lab,dev]"' in makefile
+    assert '$(PIP) -e ".[lab]"' in makefile and '$(PIP) -e ".[lab,instructor,dev]"' in makefile
     assert "\ncolab-twin:\n\t$(PYTHON) tools/colab_twin.py\n" in makefile
 
 

@@ -9,7 +9,8 @@ One module per notebook holds that notebook's checkers, all written on one API
   ``failure_cases`` (07), ``controlnet`` (08), ``editing_and_personalization`` (09),
   ``responsible_generation`` (10);
 - ``api``: ``Verdict``, ``correct``/``wrong``/``todo``, ``@checker``, ``expect``, ``call`` (time-limited);
-- ``korean_particles``: the right particle after a number or an English word in a message.
+- ``korean_particles``: the right particle after a number or an English word in a message;
+- ``grading``: ``score``, the student edition's grading cells (``make editions``, ``make grade``).
 """
 
 from helpers.checks.controlnet import (
@@ -37,6 +38,7 @@ from helpers.checks.flow_matching import (
 )
 from helpers.checks.forward_diffusion import check_q_sample, check_snr_crossing, check_snr_share
 from helpers.checks.gan_vae_recap import check_colour_switch, check_kl, check_reparameterize
+from helpers.checks.grading import score
 from helpers.checks.inside_stable_diffusion import (
     check_latent_shape,
     check_predicted_x0,
@@ -123,4 +125,6 @@ __all__ = [
     "check_flow_matching_loss",
     "check_flow_euler_step",
     "check_reflow_straightness",
+    # the student edition's grading cells (make editions, make grade)
+    "score",
 ]

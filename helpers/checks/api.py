@@ -93,7 +93,7 @@ class Verdict:
     ``_ipython_display_`` first, and this one shows nothing, so no bare ``False`` appears.
     ``bool(verdict)``, ``verdict.kind`` ("correct", "wrong" or "todo") and ``verdict.message``
     are there for ``assert`` and for tests.
-    Used by helpers.checks.api (no notebook calls it).
+    Used by helpers.checks.{api, grading} (no notebook calls it).
     """
 
     __slots__ = ("kind", "message")
@@ -142,7 +142,7 @@ def correct(message: str = "") -> Verdict:
 def wrong(hint: str) -> Verdict:
     """Return a false Verdict after showing "💡 아직 아닙니다 (not yet):" and a friendly ``hint``.
 
-    Used by helpers.checks.api (no notebook calls it).
+    Used by helpers.checks.{api, grading} (no notebook calls it).
     """
     return _show("wrong", hint)
 
