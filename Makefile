@@ -46,11 +46,26 @@ $(STAMP_INSTRUCTOR): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 	$(PIP) -e ".[lab,instructor]"
 	touch $@ $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) lab-settings
 install-dev: $(STAMP_DEV)
 
-lab: $(STAMP)
+lab: $(STAMP) lab-settings
 	$(BIN)/jupyter lab notebooks/ $(LAB_ARGS)
+
+# JupyterLab's menus in Korean (the ko-KR language pack) by default: jupyterlab-settings/overrides.json
+# is copied into the venv's JupyterLab settings. make lab LAB_LANGUAGE=en: English menus. A language
+# picked in JupyterLab's Settings → Language menu is kept per user and wins over both.
+LAB_LANGUAGE ?= ko
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
+.PHONY: lab-settings
+lab-settings: $(STAMP)
+	@mkdir -p $(dir $(LAB_OVERRIDES))
+	@case "$(LAB_LANGUAGE)" in \
+		ko) cp jupyterlab-settings/overrides.json $(LAB_OVERRIDES) ;; \
+		en) sed 's/"ko_KR"/"en"/' jupyterlab-settings/overrides.json > $(LAB_OVERRIDES) ;; \
+		*) echo "LAB_LANGUAGE must be ko or en, not $(LAB_LANGUAGE)" >&2; exit 1 ;; \
+	esac
+	@echo "JupyterLab menus: $(LAB_LANGUAGE) ($(LAB_OVERRIDES))"
 
 test: $(STAMP_DEV) browser
 	@$(MAKE) --no-print-directory pytest
@@ -105,6 +120,14 @@ warm: $(STAMP)
 # is off here, so the handouts show real runs and real times.
 build: $(STAMP)
 	$(BIN)/python tools/run_notebooks.py build $(FAST_FLAG) $(NOTEBOOKS)
+
+# Slides: every notebook executed like make build (FAST=1, NOTEBOOKS= the same), then written as a
+# reveal.js slideshow with presenter mode's fonts to build/slides/<name>.slides.html
+# (tools/slides.py). reveal.js and require.js are fetched once with npm pack from the npm registry
+# into .cache/slides-js/ and copied to build/slides/lib/, so the slides then work offline.
+.PHONY: slides
+slides: $(STAMP)
+	$(BIN)/python tools/slides.py --export $(FAST_FLAG) $(NOTEBOOKS)
 
 # The checkpoints 01, 03, 09 and 11 load after their live training (tools/make_checkpoints.py): each notebook
 # runs top to bottom in full mode with WORKBOOK_FROM_SCRATCH=1 WORKBOOK_SAVE_CHECKPOINTS=1, so the
@@ -170,6 +193,12 @@ rehearse: $(STAMP)
 # without Python 3.13; reuses the venv while its package set matches.
 colab-twin:
 	$(PYTHON) tools/colab_twin.py
+
+# repo2docker's view of binder/ (what Binder, or a JupyterHub image built with repo2docker, gets):
+# prints the Dockerfile it would build, without building (no Docker needed).
+.PHONY: binder-check
+binder-check: $(STAMP_DEV)
+	$(BIN)/jupyter-repo2docker --no-build --debug --user-id 1000 --user-name jovyan .
 
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check helpers tests tools notebooks

@@ -109,3 +109,71 @@ def test_the_threads_probe_is_read_and_removed():
     nb.cells = [nbformat.v4.new_code_cell("1"), probe]
     assert torch_threads(nb) == 2 and len(nb.cells) == 1
     assert torch_threads(nb) is None and len(nb.cells) == 1  # no probe: nothing removed
+
+
+def test_the_kernel_probe_reports_peak_memory_and_cpu_time_and_is_removed():
+    sys.path.insert(0, str(ROOT / "tools"))
+    from run_notebooks import KERNEL_PROBE, kernel_usage
+
+    nb = nbformat.v4.new_notebook()
+    probe = nbformat.v4.new_code_cell(KERNEL_PROBE)
+    probe.outputs = [nbformat.v4.new_output("stream", name="stdout",
+                                            text="kernel peak KiB: 1048576 cpu ms: 12345\n")]
+    nb.cells = [nbformat.v4.new_code_cell("1"), probe]
+    assert kernel_usage(nb) == {"peak_mib": 1024, "cpu_s": 12.3} and len(nb.cells) == 1
+    assert kernel_usage(nb) is None and len(nb.cells) == 1  # no probe: nothing removed
+
+
+def test_the_kernel_probe_measures_a_real_kernel(tmp_path):
+    sys.path.insert(0, str(ROOT / "tools"))
+    from run_notebooks import KERNEL_PROBE, execute, kernel_usage
+
+    path = tmp_path / "big.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("block = bytearray(300 * 2**20)\nblock[::4096] = b'x' * len(block[::4096])")]
+    nbformat.write(nb, path)
+    ran, error = execute(path, fast=True, cache=False, timeout=120, append=[KERNEL_PROBE])
+    usage = kernel_usage(ran)
+    assert error is None and usage is not None
+    assert usage["peak_mib"] >= 300 and usage["cpu_s"] > 0  # the 300 MiB block was touched
+
+
+def test_record_keeps_a_quiet_wall_time_but_takes_memory_from_a_busy_run(tmp_path, monkeypatch):
+    sys.path.insert(0, str(ROOT / "tools"))
+    import json
+
+    import run_notebooks
+
+    monkeypatch.setattr(run_notebooks, "TIMINGS", tmp_path / "timings.json")
+    quiet = {"name": "a", "seconds": 50.0, "error": None, "torch_threads": 2, "others_share": 0.01}
+    run_notebooks.record([quiet], fast=False)
+    busy = {**quiet, "seconds": 80.0, "others_share": 0.6, "kernel": {"peak_mib": 900, "cpu_s": 70.5}}
+    run_notebooks.record([busy], fast=False)
+    entry = json.loads((tmp_path / "timings.json").read_text())["a"]
+    assert entry["cpu_full_s"] == 50 and entry["cpu_full_others_share"] == 0.01
+    assert entry["kernel_full_peak_mib"] == 900 and entry["kernel_full_cpu_s"] == 70.5
+    assert "not quiet" in entry["kernel_full_measured"] and entry["kernel_full_others_share"] == 0.6
+    quiet_kernel = {**quiet, "kernel": {"peak_mib": 850, "cpu_s": 40.0}}
+    run_notebooks.record([quiet_kernel], fast=False)  # a quiet kernel replaces a busy one ...
+    run_notebooks.record([busy], fast=False)  # ... and a busy one does not replace it
+    entry = json.loads((tmp_path / "timings.json").read_text())["a"]
+    assert entry["kernel_full_cpu_s"] == 40.0 and entry["kernel_full_peak_mib"] == 850
+    assert entry["cpu_full_s"] == 50
+
+
+def test_record_kernel_only_keeps_every_wall_time(tmp_path, monkeypatch):
+    sys.path.insert(0, str(ROOT / "tools"))
+    import json
+
+    import run_notebooks
+
+    monkeypatch.setattr(run_notebooks, "TIMINGS", tmp_path / "timings.json")
+    busy = {"name": "a", "seconds": 80.0, "error": None, "torch_threads": 2, "others_share": 0.3}
+    run_notebooks.record([busy], fast=False)  # no wall time yet: a busy one is better than none
+    quiet = {**busy, "seconds": 50.0, "others_share": 0.01, "kernel": {"peak_mib": 700, "cpu_s": 9.0}}
+    run_notebooks.record([quiet], fast=False, walls=False)
+    entry = json.loads((tmp_path / "timings.json").read_text())["a"]
+    assert entry["cpu_full_s"] == 80 and entry["cpu_full_others_share"] == 0.3
+    assert entry["kernel_full_peak_mib"] == 700 and "quiet" in entry["kernel_full_measured"]
+    run_notebooks.record([quiet], fast=False)  # a quiet one replaces a busy one
+    assert json.loads((tmp_path / "timings.json").read_text())["a"]["cpu_full_s"] == 50

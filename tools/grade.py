@@ -7,7 +7,7 @@
 SUBMISSIONS holds one folder per student with that student's notebooks (``alice/02_forward_diffusion.ipynb``),
 or notebooks directly (``alice.ipynb``: the student is the file's name). Notebooks come from the
 student edition (``make editions``); each is graded by ``nbgrader autograde`` in its own kernel,
-offline (``HF_HUB_OFFLINE=1``) and in fast mode on the bundled model, in a course folder of its own
+offline (``HF_HUB_OFFLINE=1``) and in fast mode on the bundled model (no GPU is shown to it), in a course folder of its own
 (a fresh copy of the gradebook), with HOME pointing into it: a cell that deletes files can only
 delete its own copy. nbgrader puts the locked grading cells back as they were released, runs every
 cell with a time limit (``--cell-timeout``; a cell past it is interrupted and the run goes on) and
@@ -180,6 +180,7 @@ def autograde(nb: nbformat.NotebookNode, student: str, stem: str, course: Path,
         home.mkdir()
         env = {**os.environ, "HOME": str(home), "HF_HUB_OFFLINE": "1", "WORKBOOK_FAST": "1",
                "WORKBOOK_CACHE": "off", "MPLBACKEND": "Agg",
+               "CUDA_VISIBLE_DEVICES": "",  # no GPU, so helpers picks the bundled model
                "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
         command = [sys.executable, "-m", "nbgrader", "autograde", stem, "--student", sid, "--force",
                    f"--CourseDirectory.root={root}", f"--Execute.timeout={cell_timeout}",

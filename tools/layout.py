@@ -17,7 +17,7 @@ PACKAGES = ("core", "shapes", "performance", "prompting", "control", "editing", 
             "checks", "classroom", "training", "gpu_budget")
 HEAD = [
     ("notebooks/", "the lessons (stored without outputs; the first code cell is the Colab set-up), "
-                   "glossary.md"),
+                   "glossary.md, rise.css (the live slideshow's fonts, written by tools/slides.py)"),
 ]
 TAIL = [
     ("data/", "models/mini-sd/, models/mini-sd3/ and models/mini-controlnet-pose/ (the bundled models, diffusers folders "
@@ -28,14 +28,21 @@ TAIL = [
     ("tests/", "unit tests (tiny random-weight pipelines; no network)"),
 ]
 AFTER = [
-    ("build/", "make build's handouts and the browser test's screenshots (git-ignored)"),
+    ("binder/", "runtime.txt and postBuild: what repo2docker (Binder, a JupyterHub image) installs; "
+                "beside it, jupyterlab-settings/overrides.json: JupyterLab's defaults (Korean menus) "
+                "for make lab and Binder"),
+    ("build/", "make build's handouts, make editions' editions and course, make slides' slides, the "
+               "browser test's screenshots (git-ignored)"),
     ("constraints/", "cpu.txt (the CPU torch pin for make), colab.txt (Colab's versions, for make "
                      "colab-twin)"),
 ]
 #: what the tools keep in tools/ besides scripts, listed when present
 TOOL_DATA = {
-    "timings.json": "measured notebook wall times (python tools/run_notebooks.py build --record)",
+    "timings.json": "measured notebook wall times and kernel memory and CPU time (python "
+                    "tools/run_notebooks.py build --record)",
     "gpu_budget.json": "each notebook's counted GPU work and T4 estimate (python tools/gpu_budget.py)",
+    "class_server.json": "an idle JupyterLab server's measured memory (python tools/class_server.py "
+                         "--measure-server)",
 }
 TOOLS = "scripts that keep the README, the notebooks and the measurements in step"
 FILES = "environment.yml  pyproject.toml  Makefile  .ci/run  .pre-commit-config.yaml"

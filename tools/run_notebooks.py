@@ -13,7 +13,10 @@ what the model really did and how long it took; ``warm`` runs with the cache on 
 the cache. Both keep going after a failing notebook and exit 1 at the end if any failed.
 ``--record`` writes the measured times into tools/timings.json, which the README table quotes,
 with how they were taken: the torch threads the kernel used and the share of the machine's CPU
-that other processes used meanwhile (``tools/machine_load.py``; at most 5% counts as quiet).
+that other processes used meanwhile (``tools/machine_load.py``; at most 5% counts as quiet). A
+quiet wall time is replaced only by another quiet one (``--kernel-only`` keeps every wall time, for
+a machine shared with other work). It also records each kernel's peak memory and CPU time
+(``KERNEL_PROBE``), which the README's class-server table quotes (tools/class_server.py).
 tests/test_timings.py holds every notebook to the class-time budget below.
 """
 
@@ -44,6 +47,14 @@ CLASS_BUDGET_S = 300
 FAST_BUDGET_S = 60
 #: Appended to each run: reports the torch threads the kernel used (removed from the handout).
 THREADS_PROBE = 'import torch\nprint("torch threads:", torch.get_num_threads())'
+#: Appended last: the kernel's peak memory and CPU time, its own and its finished children's
+#: (getrusage; ru_maxrss is KiB on Linux). Removed from the handout like the threads probe.
+KERNEL_PROBE = (
+    "import resource\n"
+    "own, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))\n"
+    'print("kernel peak KiB:", own.ru_maxrss + kids.ru_maxrss, "cpu ms:",\n'
+    "      round(1000 * (own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime)))"
+)
 
 
 def notebooks(names: list[str] | None = None) -> list[Path]:
@@ -135,6 +146,23 @@ def torch_threads(nb: nbformat.NotebookNode) -> int | None:
     return found[0] if found else None
 
 
+def kernel_usage(nb: nbformat.NotebookNode) -> dict | None:
+    """Return {"peak_mib", "cpu_s"} KERNEL_PROBE printed in ``nb``'s last cell, and remove that cell.
+
+    The peak is the kernel's own peak resident memory plus its largest finished child's (an upper
+    bound on what the kernel held at once); the CPU time is user + system of both.
+    """
+    last = nb.cells[-1] if nb.cells else None
+    if last is None or last.get("source") != KERNEL_PROBE:
+        return None
+    nb.cells.pop()
+    text = "".join(out.get("text", "") for out in last.get("outputs", []))
+    numbers = [int(word) for word in text.split() if word.isdigit()]
+    if len(numbers) != 2:
+        return None
+    return {"peak_mib": round(numbers[0] / 1024), "cpu_s": round(numbers[1] / 1000, 1)}
+
+
 def conditions(row: dict) -> str:
     """Return the sentence saying how one time was taken: date, machine, threads, how quiet."""
     share = row.get("others_share")
@@ -145,18 +173,34 @@ def conditions(row: dict) -> str:
             f"{row.get('torch_threads') or 'unknown'}, {quiet}")
 
 
-def record(rows: list[dict], fast: bool) -> None:
-    """Merge the measured wall times into tools/timings.json, each with how it was taken."""
+def record(rows: list[dict], fast: bool, walls: bool = True) -> None:
+    """Merge the measurements into tools/timings.json, each with how it was taken.
+
+    Wall times (unless ``walls`` is False) and the kernel's peak memory and CPU time alike: a quiet
+    measurement replaces any, a busy one only a busy or missing one.
+    """
     data = json.loads(TIMINGS.read_text()) if TIMINGS.exists() else {}
     mode = "fast" if fast else "full"
     for r in rows:
         if r["error"] is None:
             entry = data.setdefault(r["name"], {})
-            entry[f"cpu_{mode}_s"] = round(r["seconds"])
-            entry[f"cpu_{mode}_measured"] = conditions(r)
-            entry[f"cpu_{mode}_torch_threads"] = r.get("torch_threads")
             share = r.get("others_share")
-            entry[f"cpu_{mode}_others_share"] = None if share is None else round(share, 4)
+            quiet = share is not None and share <= QUIET_SHARE
+            old_share = entry.get(f"cpu_{mode}_others_share")
+            was_quiet = old_share is not None and old_share <= QUIET_SHARE
+            if walls and (quiet or not was_quiet):  # a quiet wall time only by a quiet one
+                entry[f"cpu_{mode}_s"] = round(r["seconds"])
+                entry[f"cpu_{mode}_measured"] = conditions(r)
+                entry[f"cpu_{mode}_torch_threads"] = r.get("torch_threads")
+                entry[f"cpu_{mode}_others_share"] = None if share is None else round(share, 4)
+            # The kernel's CPU time grows on a busy machine too (its threads spin waiting for a
+            # core), so the same rule holds: a quiet measurement is replaced only by a quiet one.
+            kernel_was_quiet = "(quiet)" in entry.get(f"kernel_{mode}_measured", "")
+            if r.get("kernel") and (quiet or not kernel_was_quiet):
+                entry[f"kernel_{mode}_peak_mib"] = r["kernel"]["peak_mib"]
+                entry[f"kernel_{mode}_cpu_s"] = r["kernel"]["cpu_s"]
+                entry[f"kernel_{mode}_measured"] = conditions(r)
+                entry[f"kernel_{mode}_others_share"] = None if share is None else round(share, 4)
     TIMINGS.write_text(json.dumps(dict(sorted(data.items())), indent=2, ensure_ascii=False) + "\n")
 
 
@@ -169,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=BUILD_DIR, help="where build writes")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
     parser.add_argument("--record", action="store_true", help="write times to tools/timings.json")
+    parser.add_argument("--kernel-only", action="store_true",
+                        help="with --record: record kernel memory and CPU time, keep the wall times")
     args = parser.parse_intermixed_args(argv)
 
     paths = notebooks(args.notebooks)
@@ -194,22 +240,25 @@ def main(argv: list[str] | None = None) -> int:
         logs.mkdir(parents=True, exist_ok=True)
         with Meter() as meter:
             nb, error = execute(path, args.fast, cache, args.timeout, logs / f"{path.stem}.kernel.log",
-                                append=[THREADS_PROBE])
+                                append=[THREADS_PROBE, KERNEL_PROBE])
         seconds = meter.seconds
+        kernel = kernel_usage(nb)
         threads = torch_threads(nb)
         if not cache:
             nbformat.write(nb, args.out / path.name)
             write_html(nb, args.out / f"{path.stem}.html")
         rows.append({"name": path.stem, "seconds": seconds, "error": error,
-                     "torch_threads": threads, "others_share": meter.others_share})
+                     "torch_threads": threads, "others_share": meter.others_share,
+                     "kernel": kernel})
         status = "ok" if error is None else f"FAILED: {error}"
-        print(f"[{i}/{len(paths)}] {path.stem}: {status} in {seconds:.1f} s ({conditions(rows[-1])})",
-              flush=True)
+        usage = (f"; kernel peak {kernel['peak_mib']} MiB, CPU {kernel['cpu_s']:.0f} s" if kernel else "")
+        print(f"[{i}/{len(paths)}] {path.stem}: {status} in {seconds:.1f} s{usage} "
+              f"({conditions(rows[-1])})", flush=True)
     if not cache:
         write_index(rows, args.out / "index.html", args.fast)
         print(f"handouts: {args.out}/ (index.html, one .ipynb and .html per notebook)")
     if args.record:
-        record(rows, args.fast)
+        record(rows, args.fast, walls=not args.kernel_only)
     failed = [r["name"] for r in rows if r["error"] is not None]
     total = time.perf_counter() - began
     print(f"{args.what}: {len(rows) - len(failed)}/{len(rows)} notebooks ok in {total:.0f} s"

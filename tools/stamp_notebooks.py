@@ -8,7 +8,8 @@ by hand: change this script or the URL, then run
     python tools/stamp_notebooks.py            # rewrite notebooks/*.ipynb in place
     python tools/stamp_notebooks.py --check    # exit 1 if any notebook is out of step
 
-The badge sits in the first markdown cell, on the line after the marker ``<!-- colab-badge -->``
+The badges ("Open in Colab", and "Launch Binder" beside it) sit in the first markdown cell, on the
+line after the marker ``<!-- colab-badge -->``
 (added under the title if missing). The set-up cell is the first code cell, recognised by its
 first line ``# colab-setup``.
 """
@@ -90,14 +91,17 @@ def colab_cell_source(repo_url: str, colab_dir: str = COLAB_DIR) -> str:
 
 
 def badge_markdown(repo_url: str, branch: str, notebook_name: str) -> str:
-    """Return the marker line and the "Open in Colab" badge for one notebook."""
+    """Return the marker line and the "Open in Colab" and "Launch Binder" badges for one notebook."""
     match = re.fullmatch(r"https://github\.com/([^/]+)/([^/]+?)(?:\.git)?/?", repo_url)
     if not match:
         raise ValueError(f"the Colab badge needs a https://github.com/owner/repo URL, got {repo_url!r}")
     owner, repo = match.groups()
     link = f"https://colab.research.google.com/github/{owner}/{repo}/blob/{branch}/notebooks/{notebook_name}"
     image = "https://colab.research.google.com/assets/colab-badge.svg"
-    return f"{BADGE_MARKER}\n[![Open In Colab]({image})]({link})"
+    # Binder (repo2docker reads binder/): the same notebook in JupyterLab on a CPU, bundled model
+    binder = f"https://mybinder.org/v2/gh/{owner}/{repo}/{branch}?urlpath=lab/tree/notebooks/{notebook_name}"
+    return (f"{BADGE_MARKER}\n[![Open In Colab]({image})]({link}) "
+            f"[![Launch Binder](https://mybinder.org/badge_logo.svg)]({binder})")
 
 
 def _stamp_badge(source: str, badge: str) -> str:

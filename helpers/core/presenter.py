@@ -29,6 +29,10 @@ PROJECTOR_RC: dict[str, Any] = {
     "figure.dpi": 110,
 }
 
+#: Slideshow font sizes in CSS pixels: presenter mode's large text for the live RISE slideshow
+#: (notebooks/rise.css) and the static export (make slides); tools/slides.py writes both from here.
+SLIDE_FONT_PX: dict[str, int] = {"text": 28, "heading": 44, "code": 24, "output": 22}
+
 #: Loggers that print progress chatter and warnings during loading and generation.
 QUIET_LOGGERS = ("diffusers", "transformers", "huggingface_hub", "accelerate")
 
@@ -69,6 +73,28 @@ def projector_png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     shown.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def slide_css() -> str:
+    """Return the CSS that gives a reveal.js slideshow presenter mode's large fonts (SLIDE_FONT_PX).
+
+    The selectors match JupyterLab's cells both in the live RISE slideshow and in nbconvert's
+    reveal.js export: prose (markdown), its headings, code and cell outputs.
+    Used by tools/slides.py (no notebook calls it).
+    """
+    px = SLIDE_FONT_PX
+    return (
+        "/* Written by tools/slides.py from helpers/core/presenter.py SLIDE_FONT_PX; do not edit. */\n"
+        f".reveal .jp-RenderedHTMLCommon {{ font-size: {px['text']}px; line-height: 1.4; }}\n"
+        f".reveal .jp-RenderedHTMLCommon h1, .reveal .jp-RenderedHTMLCommon h2 {{ font-size: {px['heading']}px; }}\n"
+        f".reveal .jp-RenderedHTMLCommon h3 {{ font-size: {round(px['heading'] * 0.8)}px; }}\n"
+        f".reveal .jp-RenderedHTMLCommon table {{ font-size: {px['output']}px; }}\n"
+        f".reveal .jp-InputArea .cm-content, .reveal .jp-InputArea .cm-line, .reveal .jp-InputArea pre "
+        f"{{ font-size: {px['code']}px; line-height: 1.3; }}\n"
+        f".reveal .jp-OutputArea-output pre, .reveal .jp-OutputArea-output .jp-RenderedText "
+        f"{{ font-size: {px['output']}px; line-height: 1.3; }}\n"
+        f".reveal .jp-OutputArea-output table {{ font-size: {px['output']}px; }}\n"
+    )
 
 
 def _shell() -> Any:
