@@ -8,6 +8,11 @@
 #               (make build FAST=1: the quick fast-mode run the tests use)
 #   make checkpoints  retrain what 01, 03, 09 and 11 load (data/checkpoints/): each notebook run from
 #               scratch in full mode, its own cells saving the weights; then the card
+#   make editions  student edition (no solutions, grading cells) + instructor edition (executed)
+#   make grade SUBMISSIONS=<folder> OUT=<file.csv>  grade handed-in student editions with nbgrader
+#   make slides  every notebook executed, then reveal.js slides in build/slides/
+#   make lab LAB_LANGUAGE=en  English menus (Korean is the default)
+#   make binder-check  the Dockerfile repo2docker (Binder, JupyterHub) would build, not building it
 # For maintainers:
 #   make colab-twin  Colab's package versions on Python 3.13 (constraints/colab.txt), the workbook
 #               installed as the Colab set-up cell does, then unit tests, notebooks, real-backend tests

@@ -65,7 +65,7 @@ PARTICLE_AFTER_A_VALUE = re.compile(
 def test_no_checker_message_glues_a_fixed_particle_to_a_value():
     """A particle after an f-string value must come from with_particle ("42이", "all는" were bugs)."""
     modules = sorted(p for p in Path(checks.__file__).parent.glob("*.py") if p.name != "korean_particles.py")
-    assert len(modules) == 14  # __init__, api and one module per notebook, 00 to 11
+    assert len(modules) == 15  # __init__, api, grading and one module per notebook, 00 to 11
     glued = [f"{path.name}: {line.strip()}" for path in modules for line in path.read_text().splitlines()
              if PARTICLE_AFTER_A_VALUE.search(line)]
     assert not glued
