@@ -136,10 +136,12 @@ def feedback(nb: nbformat.NotebookNode) -> dict[str, str]:
     return found
 
 
-def grade_one(path: Path, student: str, known: dict[str, Path], course: Path,
-              items_of: dict[str, list[Exercise]], grade_ids: dict[str, set[str]],
-              cell_timeout: int, timeout: int) -> Result:
-    """Grade one submitted file; return its rows (never raises for a bad submission)."""
+def screen(path: Path, student: str, known: dict[str, Path], items_of: dict[str, list[Exercise]],
+           grade_ids: dict[str, set[str]]) -> Result | tuple[nbformat.NotebookNode, str]:
+    """Return (notebook, which workbook notebook it is) to grade, or a bad submission's rows (0, why).
+
+    Reads the file once; never raises for a bad submission.
+    """
     expected = expected_from_name(path.name, known)
     if path.suffix != ".ipynb":
         return Result(student, expected or "", zero_rows(
@@ -162,7 +164,7 @@ def grade_one(path: Path, student: str, known: dict[str, Path], course: Path,
         return Result(student, expected, zero_rows(
             student, expected, items_of[expected],
             f"다른 노트북입니다 (wrong notebook): 파일 이름은 {expected}인데 내용은 {actual}입니다."))
-    return autograde(nb, student, actual, course, items_of[actual], cell_timeout, timeout)
+    return nb, actual
 
 
 def autograde(nb: nbformat.NotebookNode, student: str, stem: str, course: Path,
@@ -246,15 +248,6 @@ def submissions(folder: Path) -> list[tuple[str, Path]]:
     return pairs
 
 
-def _which(path: Path, known: dict[str, Path], grade_ids: dict[str, set[str]]) -> str | None:
-    """Return the notebook a submitted file is (its content, else its name), or None."""
-    try:
-        return identify(nbformat.reads(path.read_text(encoding="utf-8"), as_version=4), known,
-                        grade_ids) or expected_from_name(path.name, known)
-    except Exception:  # noqa: BLE001 - unreadable: grade_one says why
-        return None
-
-
 def main(argv: list[str] | None = None) -> int:
     """Grade every submission into the CSV; return 0 (a bad submission is a row, not a failure)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -278,13 +271,15 @@ def main(argv: list[str] | None = None) -> int:
         course = Path(tmp) / "course"
         print(f"grading {len(pairs)} files from {args.submissions}/ (nbgrader; course: the student "
               "edition made now from notebooks/)", flush=True)
-        wanted = sorted({stem for _, path in pairs for stem in [_which(path, known, grade_ids)] if stem})
+        screened = [(student, path, screen(path, student, known, items_of, grade_ids))
+                    for student, path in pairs]
+        wanted = sorted({found[1] for _, _, found in screened if not isinstance(found, Result)})
         build_course([known[stem] for stem in wanted], course)
         rows, began = [], time.perf_counter()
-        for i, (student, path) in enumerate(pairs, 1):
+        for i, (student, path, found) in enumerate(screened, 1):
             start = time.perf_counter()
-            result = grade_one(path, student, known, course, items_of, grade_ids,
-                               args.cell_timeout, args.timeout)
+            result = found if isinstance(found, Result) else autograde(
+                found[0], student, found[1], course, items_of[found[1]], args.cell_timeout, args.timeout)
             rows += result.rows
             got = sum(r["score"] for r in result.rows)
             most = sum(r["max_score"] for r in result.rows if r["max_score"] != "")

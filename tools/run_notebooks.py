@@ -135,14 +135,22 @@ def write_index(rows: list[dict], out: Path, fast: bool) -> None:
         f"<th>wall time</th><th>result</th></tr>\n{items}\n</table>\n", encoding="utf-8")
 
 
-def torch_threads(nb: nbformat.NotebookNode) -> int | None:
-    """Return the thread count THREADS_PROBE printed in ``nb``'s last cell, and remove that cell."""
+def _pop_probe(nb: nbformat.NotebookNode, probe: str) -> list[int] | None:
+    """Return the whole numbers ``probe`` printed in ``nb``'s last cell, and remove that cell.
+
+    None (and nothing removed) if the last cell is not ``probe``.
+    """
     last = nb.cells[-1] if nb.cells else None
-    if last is None or last.get("source") != THREADS_PROBE:
+    if last is None or last.get("source") != probe:
         return None
     nb.cells.pop()
     text = "".join(out.get("text", "") for out in last.get("outputs", []))
-    found = [int(word) for word in text.split() if word.isdigit()]
+    return [int(word) for word in text.split() if word.isdigit()]
+
+
+def torch_threads(nb: nbformat.NotebookNode) -> int | None:
+    """Return the thread count THREADS_PROBE printed in ``nb``'s last cell, and remove that cell."""
+    found = _pop_probe(nb, THREADS_PROBE)
     return found[0] if found else None
 
 
@@ -152,13 +160,8 @@ def kernel_usage(nb: nbformat.NotebookNode) -> dict | None:
     The peak is the kernel's own peak resident memory plus its largest finished child's (an upper
     bound on what the kernel held at once); the CPU time is user + system of both.
     """
-    last = nb.cells[-1] if nb.cells else None
-    if last is None or last.get("source") != KERNEL_PROBE:
-        return None
-    nb.cells.pop()
-    text = "".join(out.get("text", "") for out in last.get("outputs", []))
-    numbers = [int(word) for word in text.split() if word.isdigit()]
-    if len(numbers) != 2:
+    numbers = _pop_probe(nb, KERNEL_PROBE)
+    if numbers is None or len(numbers) != 2:
         return None
     return {"peak_mib": round(numbers[0] / 1024), "cpu_s": round(numbers[1] / 1000, 1)}
 

@@ -40,6 +40,7 @@ import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # siblings in tools/
 from editions import SOLUTION_TAG  # noqa: E402
+from run_notebooks import execute, notebooks  # noqa: E402
 from stamp_notebooks import CELL_MARKER as COLAB_MARKER  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -200,9 +201,6 @@ def copy_js(folder: Path, out: Path) -> str:
 
 def build(names: list[str], fast: bool, out: Path = SLIDES_DIR) -> int:
     """Execute the notebooks (make build's way) and export each as slides into ``out``; return the exit status."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from run_notebooks import execute, notebooks
-
     out.mkdir(parents=True, exist_ok=True)
     cache = fetch_js()
     lib = copy_js(cache, out) if cache is not None else None
@@ -227,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.export:
         return build(args.notebooks, args.fast)
-    paths = [Path(n) for n in args.notebooks] or sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+    paths = notebooks(args.notebooks)  # names, NN prefixes or paths, as make build takes them
     return sync(paths, args.check)
 
 
